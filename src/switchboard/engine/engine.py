@@ -1,0 +1,1023 @@
+"""The routing engine: one writer per tenant, commands in, events out.
+
+Each public method is a command. It validates against the live state (raising a
+`DomainError` with a code and a sentence, having changed nothing), then emits
+events; each event is applied to the state at once. Before returning, the
+engine *settles*: it republishes the selectability of every user the command
+touched and dispatches waiting work to users who became free, so invariant I1
+("no task waits while a free user exists") holds after every command.
+
+Events are kept in an uncommitted buffer until `commit()`, which appends them
+to the journal (durably) and only then hands them to listeners — provider
+commands, webhooks and UI pushes are listeners, so nothing leaves the process
+before it is journaled. Several commands may share one commit (group commit).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from switchboard.domain import config as cfg
+from switchboard.domain.availability import (
+    ORDER,
+    Reason,
+    Selectability,
+    evaluate,
+    service_reasons,
+    user_reasons,
+)
+from switchboard.domain.enums import (
+    AcwEndReason,
+    DistributionType,
+    EndReason,
+    OfferKind,
+    Presence,
+    Priority,
+    ProfileKind,
+    QueueExitReason,
+    RonaClearReason,
+    SessionState,
+    TaskKind,
+    TaskState,
+    WithdrawReason,
+)
+from switchboard.domain.errors import DomainError, NotFound, Refused
+from switchboard.domain.task import PreferredUser, QueueSpec, Task
+from switchboard.engine import selection
+from switchboard.engine.clock import Clock
+from switchboard.engine.events import Event
+from switchboard.engine.state import TenantState
+from switchboard.engine.timers import Timer, TimerHeap
+
+log = logging.getLogger(__name__)
+
+BROADCAST_BATCH = 10
+MINIMAL_WORKFLOW_ID = "builtin:accept_and_queue"
+_SETTLE_GUARD = 100_000
+
+
+class JournalPort(Protocol):
+    """Where events go before anyone else sees them (implemented by the store layer)."""
+
+    def append(self, events: Sequence[Event]) -> None:
+        """Durably append `events`; return only once they are committed."""
+        ...
+
+
+Listener = Callable[[Sequence[Event]], None]
+
+
+@dataclass
+class EngineMetrics:
+    offers: int = 0
+    decisions: int = 0
+    sweeper_runs: int = 0
+    sweeper_recoveries: int = 0
+    events: int = 0
+    #: optional sink for the wall time (ns) of each dispatch decision (benchmarks)
+    decision_ns: list[int] | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Engine:
+    def __init__(
+        self,
+        tenant: cfg.Tenant,
+        clock: Clock,
+        *,
+        journal: JournalPort | None = None,
+        ids: Callable[[], str] = new_id,
+    ) -> None:
+        self.clock = clock
+        self.journal = journal
+        self.ids = ids
+        self.state = TenantState(tenant)
+        self.metrics = EngineMetrics()
+        self._timers = TimerHeap()
+        self.state.on_arm = self._timers.arm
+        self._uncommitted: list[Event] = []
+        self._listeners: list[Listener] = []
+        self._timers.arm(clock.now() + tenant.settings.sweeper_interval_s, "sweeper", "")
+
+    # ================================================================ plumbing
+
+    @classmethod
+    def restore(
+        cls,
+        tenant: cfg.Tenant,
+        clock: Clock,
+        events: Iterable[Event],
+        *,
+        journal: JournalPort | None = None,
+        ids: Callable[[], str] = new_id,
+    ) -> Engine:
+        """Rebuild live state by applying journaled events, then re-arm timers."""
+        engine = cls(tenant, clock, journal=journal, ids=ids)
+        state = engine.state
+        state.on_arm = None  # timers are derived once at the end, not per event
+        count = 0
+        for event in events:
+            state.apply(event)
+            count += 1
+        state.on_arm = engine._timers.arm
+        engine._timers.clear()
+        state.arm_all(clock.now() + state.tenant.settings.sweeper_interval_s)
+        state.touched_users.update(state.users)
+        state.full_dispatch = True
+        engine.metrics.events = count
+        engine._settle()  # timers that fell due while down fire on the next `advance`
+        return engine
+
+    def subscribe(self, listener: Listener) -> None:
+        """Receive every committed batch of events (after the journal has them)."""
+        self._listeners.append(listener)
+
+    def _emit(self, name: str, data: dict[str, Any]) -> Event:
+        event = Event(name, self.clock.now(), data, self.state.seq + 1)
+        self.state.apply(event)
+        self._uncommitted.append(event)
+        self.metrics.events += 1
+        return event
+
+    @property
+    def uncommitted(self) -> int:
+        return len(self._uncommitted)
+
+    def commit(self) -> list[Event]:
+        """Journal the buffered events, then release them to listeners."""
+        if not self._uncommitted:
+            return []
+        batch, self._uncommitted = self._uncommitted, []
+        if self.journal is not None:
+            self.journal.append(batch)
+        for listener in self._listeners:
+            listener(batch)
+        return batch
+
+    def next_deadline(self) -> float | None:
+        return self._timers.next_due()
+
+    def advance(self) -> int:
+        """Fire every timer that is due at the clock's current time; returns how many."""
+        fired = 0
+        now = self.clock.now()
+        while (timer := self._timers.pop_due(now)) is not None:
+            self._fire(timer)
+            fired += 1
+        return fired
+
+    # ================================================================ settle / dispatch
+
+    def _settle(self) -> None:
+        st = self.state
+        for _ in range(_SETTLE_GUARD):
+            if st.touched_users:
+                self._publish_users()
+                continue
+            if st.full_dispatch:
+                st.full_dispatch = False
+                st.dirty_tasks.clear()
+                st.newly_free.clear()
+                self._timed(self._full_dispatch)
+                continue
+            if st.dirty_tasks or st.newly_free:
+                self._timed(self._incremental_dispatch)
+                continue
+            return
+        raise RuntimeError("dispatch did not settle")  # pragma: no cover - a bug
+
+    def _timed(self, fn: Callable[[], int]) -> int:
+        sink = self.metrics.decision_ns
+        if sink is None:
+            return fn()
+        start = time.perf_counter_ns()
+        made = fn()
+        sink.append(time.perf_counter_ns() - start)
+        return made
+
+    def _publish_users(self) -> None:
+        """Recompute selectability of touched users; emit `user.state_changed` for changes."""
+        st = self.state
+        now = self.clock.now()
+        touched = sorted(st.touched_users)
+        st.touched_users.clear()
+        for user_id in touched:
+            user = st.users.get(user_id)
+            live = st.user_live(user_id)
+            detail: dict[str, Any] = {}
+            base = user_reasons(user, live, now, detail) if user is not None else []
+            service_ids = set(user.memberships) if user is not None else set()
+            service_ids |= st.published.get(user_id, set())
+            changes: list[dict[str, Any]] = []
+            any_free = False
+            for service_id in sorted(service_ids):
+                service = st.services.get(service_id)
+                reason: Reason | None
+                if user is None or service is None or service_id not in user.memberships:
+                    reason = Reason.NOT_MEMBER
+                else:
+                    reasons = base + service_reasons(
+                        user,
+                        live,
+                        service,
+                        on_duty=st.on_duty(user),
+                        qualifying_level=st.qlevel.get((user_id, service_id)),
+                        now=now,
+                    )
+                    reason = min(reasons, key=ORDER.__getitem__) if reasons else None
+                selectable = reason is None
+                any_free = any_free or selectable
+                previous = st.selection.get((user_id, service_id))
+                if previous is None or previous.selectable != selectable or (
+                    previous.reason != reason
+                ):
+                    changes.append(
+                        {
+                            "service_id": service_id,
+                            "selectable": selectable,
+                            "reason": reason.value if reason else None,
+                            "previous_selectable": previous.selectable if previous else None,
+                            "previous_reason": (
+                                previous.reason.value if previous and previous.reason else None
+                            ),
+                        }
+                    )
+            if changes:
+                self._emit(
+                    "user.state_changed",
+                    {"user_id": user_id, "presence": live.presence.value, "changes": changes},
+                )
+            if any_free:
+                # Capacity may have opened for a modality without a selectability change.
+                st.newly_free.add(user_id)
+
+    def _incremental_dispatch(self) -> int:
+        st = self.state
+        now = self.clock.now()
+        tasks = {
+            t
+            for tid in st.dirty_tasks
+            if (t := st.tasks.get(tid)) is not None and t.state is TaskState.QUEUED
+        }
+        users = set(st.newly_free)
+        st.dirty_tasks.clear()
+        st.newly_free.clear()
+        taken: set[str] = set()
+        offers = 0
+        while True:
+            pool: dict[Task, list[str]] = {t: [] for t in tasks if t.state is TaskState.QUEUED}
+            for user_id in sorted(users - taken):
+                first = self._first_eligible(user_id, now)
+                if first is None:
+                    users.discard(user_id)
+                else:
+                    pool.setdefault(first, []).append(user_id)
+            if not pool:
+                return offers
+            best = min(pool, key=Task.queue_key)
+            chosen = self._offer_best(best, taken, now)
+            tasks.discard(best)
+            if chosen:
+                taken.update(chosen)
+                offers += len(chosen)
+            else:
+                users.difference_update(pool[best])  # pragma: no cover - inconsistency guard
+
+    def _first_eligible(self, user_id: str, now: float) -> Task | None:
+        """The first waiting task in global queue order that `user_id` may receive."""
+        st = self.state
+        user = st.users.get(user_id)
+        if user is None:
+            return None
+        best: Task | None = None
+        for service_id in user.memberships:
+            if user_id not in st.free.get(service_id, ()):
+                continue
+            queue = st.queues.get(service_id)
+            if not queue:
+                continue
+            for task in queue:
+                if best is not None and task.queue_key() >= best.queue_key():
+                    break
+                if selection.eligibility(st, task, user_id, now) is None:
+                    best = task
+                    break
+        return best
+
+    def _full_dispatch(self) -> int:
+        """Greedy pass over every waiting task of the tenant in global queue order."""
+        st = self.state
+        now = self.clock.now()
+        waiting = sorted(
+            (t for q in st.queues.values() for t in q), key=Task.queue_key
+        )
+        taken: set[str] = set()
+        offers = 0
+        for task in waiting:
+            if task.state is TaskState.QUEUED:
+                chosen = self._offer_best(task, taken, now)
+                taken.update(chosen)
+                offers += len(chosen)
+        return offers
+
+    def _offer_best(self, task: Task, taken: set[str], now: float) -> list[str]:
+        st = self.state
+        assert task.queue is not None
+        self.metrics.decisions += 1
+        pool = selection.candidates(st, task, now, exclude=taken)
+        broadcast = task.queue.distribution_type is DistributionType.BROADCAST
+        chosen = selection.rank(st, task, pool, BROADCAST_BATCH if broadcast else 1)
+        if not chosen:
+            return []
+        generation = task.offer_generation + 1
+        expires = now + task.queue.rona_timeout_s
+        for user_id in chosen:
+            self._emit(
+                "task.offered",
+                {
+                    "task_id": task.id,
+                    "offer_id": self.ids(),
+                    "user_id": user_id,
+                    "offer_kind": OfferKind.DISTRIBUTION.value,
+                    "timeout_s": task.queue.rona_timeout_s,
+                    "expires_at": expires,
+                    "generation": generation,
+                },
+            )
+        self.metrics.offers += len(chosen)
+        return chosen
+
+    def sweep(self) -> int:
+        """Safety net: a full dispatch. Offers it makes expose a missing trigger."""
+        self.metrics.sweeper_runs += 1
+        made = self._full_dispatch()
+        if made:
+            self.metrics.sweeper_recoveries += made
+            log.warning("sweeper recovered %d offer(s): a dispatch trigger is missing", made)
+        self._settle()
+        return made
+
+    # ================================================================ timers
+
+    def _fire(self, timer: Timer) -> None:
+        st = self.state
+        now = self.clock.now()
+        kind = timer.kind
+        if kind == "sweeper":
+            self.sweep()
+            self._timers.arm(now + st.tenant.settings.sweeper_interval_s, "sweeper", "")
+            return
+        if kind in ("acw", "rona_reset", "presence_lag"):
+            live = st.live.get(timer.ref)
+            if live is None:
+                return
+            if kind == "acw" and live.acw is not None and live.acw.ends_at == timer.token:
+                self._end_acw(timer.ref, AcwEndReason.ELAPSED)
+            elif kind == "rona_reset" and live.rona is not None and (
+                live.rona.clears_at == timer.token
+            ):
+                self._emit(
+                    "user.rona_cleared",
+                    {"user_id": timer.ref, "clear_reason": RonaClearReason.ELAPSED.value},
+                )
+            elif kind == "presence_lag":
+                st.touched_users.add(timer.ref)
+            self._settle()
+            return
+        task = st.tasks.get(timer.ref)
+        if task is None or not task.is_waiting:
+            return
+        if kind == "offer":
+            offer = task.offers.get(str(timer.token))
+            if offer is not None:
+                self._ring_timeout(task, offer.id)
+        elif kind == "queue_timeout":
+            assert task.queue is not None and task.enqueued_at is not None
+            if task.queue.max_queue_time_s is not None and (
+                task.enqueued_at + task.queue.max_queue_time_s <= now
+            ):
+                self._exit_queue(task, QueueExitReason.TIMEOUT)
+        elif kind == "level":
+            if task.policy_level == timer.token:
+                self._emit(
+                    "task.policy_level_changed",
+                    {"task_id": task.id, "policy_level": task.policy_level + 1},
+                )
+        elif kind in ("skip", "preferred"):
+            st.dirty_tasks.add(task.id)
+        self._settle()
+
+    def _ring_timeout(self, task: Task, offer_id: str) -> None:
+        assert task.queue is not None
+        if task.queue.distribution_type is DistributionType.BROADCAST:
+            generation = task.offers[offer_id].generation
+            for offer in list(task.offers.values()):
+                if offer.generation == generation:
+                    self._withdraw(task, offer.id, WithdrawReason.RING_TIMEOUT)
+            return
+        offer = task.offers[offer_id]
+        service = self.state.services[task.service_id]
+        persistent = service.distribution.persistent_rona
+        self._emit(
+            "task.rona",
+            {
+                "task_id": task.id,
+                "offer_id": offer_id,
+                "user_id": offer.user_id,
+                "persistent": persistent,
+            },
+        )
+        if persistent:
+            self._emit(
+                "user.rona_set",
+                {
+                    "user_id": offer.user_id,
+                    "service_id": service.id,
+                    "clears_at": self.clock.now() + service.distribution.rona_reset_s,
+                },
+            )
+
+    def _withdraw(self, task: Task, offer_id: str, reason: WithdrawReason) -> None:
+        offer = task.offers[offer_id]
+        self._emit(
+            "task.offer_withdrawn",
+            {
+                "task_id": task.id,
+                "offer_id": offer_id,
+                "user_id": offer.user_id,
+                "reason": reason.value,
+            },
+        )
+
+    def _exit_queue(self, task: Task, reason: QueueExitReason) -> None:
+        for offer_id in list(task.offers):
+            self._withdraw(task, offer_id, WithdrawReason.LEFT_QUEUE)
+        self._emit("task.queue_exited", {"task_id": task.id, "reason": reason.value})
+        # The minimal workflow has nothing after its queue step: the call ends there.
+        self._terminate(task, EndReason.WORKFLOW_DISCONNECT)
+
+    # ================================================================ configuration
+
+    def upsert(self, kind: str, entity: Any) -> None:
+        """Create or replace a configuration entity (validated by the caller's layer)."""
+        from switchboard.engine.state import CONFIG_TYPES
+
+        expected = CONFIG_TYPES.get(kind)
+        if expected is None:
+            raise DomainError(f"Unknown configuration type '{kind}'.", code="unknown_type")
+        if not isinstance(entity, expected):
+            raise DomainError(
+                f"A '{kind}' must be a {expected.__name__}.", code="invalid_type", type=kind
+            )
+        self._emit("config.upserted", {"type": kind, "entity": entity})
+        self._settle()
+
+    def remove(self, kind: str, entity_id: str) -> None:
+        if kind == "tenant":
+            raise Refused("The tenant itself cannot be removed here.", code="not_removable")
+        table = self.state._table(kind)
+        if entity_id not in table:
+            raise NotFound(f"No {kind} with id '{entity_id}'.", code=f"{kind}_not_found")
+        self._emit("config.removed", {"type": kind, "id": entity_id})
+        self._settle()
+
+    # ================================================================ task commands
+
+    def create_task(
+        self,
+        *,
+        service_id: str,
+        kind: TaskKind = TaskKind.AUDIO_INBOUND,
+        task_id: str | None = None,
+        priority: Priority | None = None,
+        caller: str | None = None,
+        customer_identifier: str | None = None,
+        reference_id: str | None = None,
+        custom_context: dict[str, str] | None = None,
+        preferred_users: Sequence[PreferredUser] = (),
+        virtual_enqueue_at: float | None = None,
+        queue: QueueSpec | None = None,
+        auto_queue: bool = True,
+    ) -> Task:
+        """A contact arrives at a service (T1). With `auto_queue`, run the minimal workflow.
+
+        The minimal workflow accepts the task and queues it with the service's queue
+        settings; the workflow interpreter replaces it in a later issue.
+        """
+        st = self.state
+        now = self.clock.now()
+        service = st.services.get(service_id)
+        if service is None:
+            raise NotFound(f"No service with id '{service_id}'.", code="service_not_found")
+        if kind.is_outbound:
+            raise Refused(
+                "Outbound tasks are created by call-on-behalf and campaigns, not here.",
+                code="kind_not_supported",
+                kind=kind.value,
+            )
+        task_id = task_id or self.ids()
+        if st.task(task_id) is not None:
+            raise Refused(f"A task with id '{task_id}' exists already.", code="not_unique")
+        if virtual_enqueue_at is not None and not (now - 86_400 <= virtual_enqueue_at <= now):
+            raise DomainError(
+                "virtual_enqueue_at must lie within the last 24 hours and not in the future.",
+                code="out_of_range",
+                field="virtual_enqueue_at",
+            )
+        self._check_preferred(service, preferred_users)
+        rejection = self._admission(service, kind)
+        self._emit(
+            "task.created",
+            {
+                "task_id": task_id,
+                "kind": kind.value,
+                "service_id": service_id,
+                "priority": int(priority or service.distribution.default_priority),
+                "caller": caller,
+                "customer_identifier": customer_identifier,
+                "reference_id": reference_id,
+                "custom_context": dict(custom_context or {}),
+                "preferred_users": [
+                    {"user_id": p.user_id, "priority": p.priority} for p in preferred_users
+                ],
+                "virtual_enqueue_at": virtual_enqueue_at,
+            },
+        )
+        task = st.tasks[task_id]
+        if rejection is not None:
+            self._terminate(task, EndReason.REJECTED, detail=rejection)
+        elif auto_queue:
+            self._emit(
+                "task.workflow_started",
+                {"task_id": task_id, "workflow_id": MINIMAL_WORKFLOW_ID, "workflow_version": 1},
+            )
+            self._emit("task.accepted", {"task_id": task_id})
+            self._enqueue(task, queue or self._service_queue(service))
+        self._settle()
+        return task
+
+    def _service_queue(self, service: cfg.Service) -> QueueSpec:
+        q = service.queue
+        return QueueSpec(
+            distribution_type=q.distribution_type,
+            rona_timeout_s=q.rona_timeout_s,
+            max_queue_time_s=q.max_queue_time_s,
+            exit_when_no_users=q.exit_when_no_users,
+        )
+
+    def _admission(self, service: cfg.Service, kind: TaskKind) -> str | None:
+        """Why a new task must be rejected at creation (T3), or None."""
+        if not service.enabled:
+            return "service_disabled"
+        if kind.modality not in service.enabled_modalities:
+            return "modality_not_enabled"
+        cap = self.state.tenant.settings.max_concurrent_tasks_per_service.for_modality(
+            kind.modality
+        )
+        if cap is not None and self.state.live_counts.get((service.id, kind.modality), 0) >= cap:
+            return "service_capacity_reached"
+        return None
+
+    def _check_preferred(self, service: cfg.Service, prefs: Sequence[PreferredUser]) -> None:
+        if len(prefs) > 10:
+            raise DomainError(
+                "preferred_users holds at most 10 users.",
+                code="limit_exceeded",
+                field="preferred_users",
+            )
+        seen: set[str] = set()
+        for i, p in enumerate(prefs):
+            if p.user_id in seen:
+                raise DomainError(
+                    f"preferred_users[{i}] repeats user '{p.user_id}'.",
+                    code="not_unique",
+                    field=f"preferred_users[{i}]",
+                )
+            seen.add(p.user_id)
+            if p.user_id not in self.state.users:
+                raise DomainError(
+                    f"preferred_users[{i}] names unknown user '{p.user_id}'.",
+                    code="unknown_reference",
+                    field=f"preferred_users[{i}].user_id",
+                )
+            if p.priority is not None and not 1 <= p.priority <= 99:
+                raise DomainError(
+                    f"preferred_users[{i}].priority must be between 1 and 99.",
+                    code="out_of_range",
+                    field=f"preferred_users[{i}].priority",
+                )
+
+    def enqueue(self, task_id: str, queue: QueueSpec | None = None) -> None:
+        """Queue a task that is in its workflow (T8): used by the workflow interpreter."""
+        task = self._live_task(task_id)
+        if task.state is not TaskState.IN_WORKFLOW:
+            raise Refused(
+                f"Only a task in its workflow can be queued; this one is '{task.state.value}'.",
+                code="invalid_state",
+            )
+        if task.queued_once:
+            raise Refused(
+                "A task enters a service's queue at most once per service session.",
+                code="already_queued",
+            )
+        self._enqueue(task, queue or self._service_queue(self.state.services[task.service_id]))
+        self._settle()
+
+    def _enqueue(self, task: Task, queue: QueueSpec) -> None:
+        st = self.state
+        service = st.services[task.service_id]
+        limit = service.distribution.max_queue_size
+        if limit is not None and st.waiting_counts.get(service.id, 0) >= limit:
+            self._emit("task.queue_exited", {"task_id": task.id, "reason": "full"})
+            self._terminate(task, EndReason.WORKFLOW_DISCONNECT)
+            return
+        if task.virtual_enqueue_at is not None:
+            vea = task.virtual_enqueue_at
+        elif task.explicit_enqueue_at is not None:
+            vea = task.explicit_enqueue_at
+        else:
+            vea = self.clock.now()
+        st.enqueue_seq += 1
+        self._emit(
+            "task.queued",
+            {
+                "task_id": task.id,
+                "distribution_type": queue.distribution_type.value,
+                "rona_timeout_s": queue.rona_timeout_s,
+                "max_queue_time_s": queue.max_queue_time_s,
+                "user_ordering": queue.user_ordering.value if queue.user_ordering else None,
+                "exit_when_no_users": queue.exit_when_no_users,
+                "virtual_enqueue_at": vea,
+                "enqueue_seq": st.enqueue_seq,
+                "policy_level": 1,
+            },
+        )
+
+    def _live_task(self, task_id: str) -> Task:
+        task = self.state.tasks.get(task_id)
+        if task is not None:
+            return task
+        if task_id in self.state.ended:
+            raise Refused("The task has already ended.", code="task_gone", task_id=task_id)
+        raise NotFound(f"No task with id '{task_id}'.", code="task_not_found", task_id=task_id)
+
+    def _user(self, user_id: str) -> cfg.User:
+        user = self.state.users.get(user_id)
+        if user is None:
+            raise NotFound(f"No user with id '{user_id}'.", code="user_not_found")
+        return user
+
+    def _user_offer(self, task: Task, user_id: str) -> str:
+        for offer in task.offers.values():
+            if offer.user_id == user_id:
+                return offer.id
+        raise Refused(
+            "This task is not being offered to you (it may have been taken or withdrawn).",
+            code="no_offer",
+            task_id=task.id,
+            user_id=user_id,
+        )
+
+    def accept(self, user_id: str, task_id: str) -> None:
+        """The user accepts their offer (T11). First accept wins (B3)."""
+        self._user(user_id)
+        task = self._live_task(task_id)
+        offer_id = self._user_offer(task, user_id)
+        self._emit("task.connected", {"task_id": task_id, "user_id": user_id, "offer_id": offer_id})
+        for other in list(task.offers):
+            self._withdraw(task, other, WithdrawReason.ACCEPTED_ELSEWHERE)
+        self._settle()
+
+    def decline(self, user_id: str, task_id: str) -> None:
+        self._user(user_id)
+        task = self._live_task(task_id)
+        offer_id = self._user_offer(task, user_id)
+        assert task.queue is not None
+        broadcast = task.queue.distribution_type is DistributionType.BROADCAST
+        self._emit(
+            "task.declined",
+            {"task_id": task_id, "offer_id": offer_id, "user_id": user_id, "skip": not broadcast},
+        )
+        self._settle()
+
+    def pickup(self, user_id: str, task_id: str) -> None:
+        """Claim a task from the pickup list (K2): same checks as an offer."""
+        user = self._user(user_id)
+        task = self._live_task(task_id)
+        if task.state is not TaskState.QUEUED or task.queue is None or (
+            task.queue.distribution_type is not DistributionType.PICKUP
+        ):
+            raise Refused(
+                "This task is not waiting in a pickup list.",
+                code="task_unavailable",
+                reason="not_pickup",
+            )
+        verdict = self.availability(user.id, task.service_id, task.kind.modality)
+        if not verdict.selectable:
+            raise Refused(
+                verdict.message, code="task_unavailable", reason=verdict.reason
+            )
+        why = selection.eligibility(self.state, task, user_id, self.clock.now())
+        if why is not None:
+            raise Refused(
+                "You may not take this task right now.", code="task_unavailable", reason=why
+            )
+        self._emit(
+            "task.connected", {"task_id": task_id, "user_id": user_id, "session_id": self.ids()}
+        )
+        self._settle()
+
+    def _connected_by(self, user_id: str, task_id: str, states: Iterable[TaskState]) -> Task:
+        self._user(user_id)
+        task = self._live_task(task_id)
+        if task.connected_user_id != user_id:
+            raise Refused("You are not handling this task.", code="not_your_task")
+        allowed = tuple(states)
+        if task.state not in allowed:
+            raise Refused(
+                f"Not possible while the task is '{task.state.value}'.",
+                code="invalid_state",
+                state=task.state.value,
+            )
+        return task
+
+    def hold(self, user_id: str, task_id: str) -> None:
+        task = self._connected_by(user_id, task_id, [TaskState.CONNECTED])
+        if not task.kind.is_audio:
+            raise Refused("Only calls can be put on hold.", code="not_supported")
+        self._emit("task.held", {"task_id": task_id, "user_id": user_id})
+        self._settle()
+
+    def resume(self, user_id: str, task_id: str) -> None:
+        self._connected_by(user_id, task_id, [TaskState.ON_HOLD])
+        self._emit("task.resumed", {"task_id": task_id, "user_id": user_id})
+        self._settle()
+
+    def park(self, user_id: str, task_id: str) -> None:
+        self._connected_by(user_id, task_id, [TaskState.CONNECTED])
+        self._emit("task.parked", {"task_id": task_id, "user_id": user_id})
+        self._settle()
+
+    def unpark(self, user_id: str, task_id: str) -> None:
+        self._connected_by(user_id, task_id, [TaskState.PARKED])
+        live = self.state.live[user_id]
+        other = live.blocking_task() or live.ringing()
+        if other is not None or live.acw is not None:
+            raise Refused(
+                "Finish your other active task before unparking this one.",
+                code="another_task_active",
+            )
+        self._emit("task.unparked", {"task_id": task_id, "user_id": user_id})
+        self._settle()
+
+    def hang_up(self, user_id: str, task_id: str) -> None:
+        """The user ends the task (T36, `user_ended`)."""
+        self._connected_by(
+            user_id,
+            task_id,
+            [TaskState.CONNECTED, TaskState.ON_HOLD, TaskState.PARKED, TaskState.CONSULTING],
+        )
+        self._terminate(self.state.tasks[task_id], EndReason.USER_ENDED)
+        self._settle()
+
+    def customer_hang_up(self, task_id: str) -> None:
+        """The customer leaves (T36). Processed before any pending offer or accept (I4)."""
+        self._terminate(self._live_task(task_id), EndReason.CUSTOMER_HANGUP)
+        self._settle()
+
+    def cancel_task(self, task_id: str) -> None:
+        """Remove a task through the API (external tasks, callbacks)."""
+        self._terminate(self._live_task(task_id), EndReason.CANCELLED)
+        self._settle()
+
+    def _terminate(self, task: Task, reason: EndReason, detail: str | None = None) -> None:
+        withdraw = (
+            WithdrawReason.CUSTOMER_LEFT
+            if reason is EndReason.CUSTOMER_HANGUP
+            else WithdrawReason.LEFT_QUEUE
+        )
+        for offer_id in list(task.offers):
+            self._withdraw(task, offer_id, withdraw)
+        acw: list[tuple[str, cfg.Service]] = []
+        service = self.state.services.get(task.service_id)
+        for sid in sorted(self.state.task_sessions.get(task.id, ())):
+            session = self.state.sessions[sid]
+            if (
+                service is not None
+                and service.distribution.acw_enabled
+                and session.kind.is_audio
+                and session.reached_work
+                and session.state not in (SessionState.PARKED, SessionState.INCOMING)
+                and self.state.live[session.user_id].acw is None
+            ):
+                acw.append((session.user_id, service))
+        data: dict[str, Any] = {
+            "task_id": task.id,
+            "end_reason": reason.value,
+            "acw_user_ids": [u for u, _ in acw],
+        }
+        if detail is not None:
+            data["detail"] = detail
+        self._emit("task.terminated", data)
+        now = self.clock.now()
+        for user_id, svc in acw:
+            d = svc.distribution
+            self._emit(
+                "user.acw_started",
+                {
+                    "user_id": user_id,
+                    "task_id": task.id,
+                    "service_id": svc.id,
+                    "ends_at": now + d.acw_duration_s,
+                    "allow_early_end": d.acw_allow_early_end,
+                    "allow_extension": d.acw_allow_extension,
+                    "max_extension_s": d.acw_max_extension_s,
+                },
+            )
+
+    def set_priority(self, task_id: str, priority: Priority) -> None:
+        task = self._live_task(task_id)
+        self._emit("task.priority_changed", {"task_id": task.id, "priority": int(priority)})
+        self.state.dirty_tasks.add(task.id)
+        self._settle()
+
+    def set_preferred_users(self, task_id: str, prefs: Sequence[PreferredUser]) -> None:
+        task = self._live_task(task_id)
+        self._check_preferred(self.state.services[task.service_id], prefs)
+        self._emit(
+            "task.preferred_users_changed",
+            {
+                "task_id": task.id,
+                "preferred_users": [{"user_id": p.user_id, "priority": p.priority} for p in prefs],
+            },
+        )
+        self._settle()
+
+    # ================================================================ user commands
+
+    def set_presence(self, user_id: str, presence: Presence) -> None:
+        self._user(user_id)
+        live = self.state.user_live(user_id)
+        if live.presence is presence:
+            return
+        self._emit("user.presence_changed", {"user_id": user_id, "presence": presence.value})
+        if presence is Presence.OFFLINE and live.rona is not None:
+            self._emit(
+                "user.rona_cleared",
+                {"user_id": user_id, "clear_reason": RonaClearReason.PRESENCE_OFFLINE.value},
+            )
+        self._settle()
+
+    def set_profile(self, user_id: str, profile_id: str) -> None:
+        user = self._user(user_id)
+        profile = self.state.profiles.get(profile_id)
+        if profile is None:
+            raise NotFound(f"No duty profile with id '{profile_id}'.", code="profile_not_found")
+        if profile.kind is ProfileKind.CUSTOM and profile_id not in user.responsibility_profile_ids:
+            raise Refused(
+                "This duty profile is not assigned to the user.",
+                code="invalid_combination",
+                field="profile_id",
+            )
+        if user.active_profile_id == profile_id:
+            return
+        self._emit("user.profile_changed", {"user_id": user_id, "profile_id": profile_id})
+        live = self.state.live[user_id]
+        if profile.kind is ProfileKind.OFF_DUTY and live.rona is not None:
+            self._emit(
+                "user.rona_cleared",
+                {"user_id": user_id, "clear_reason": RonaClearReason.OFF_DUTY.value},
+            )
+        self._settle()
+
+    def set_active(self, user_id: str, service_id: str, active: bool) -> None:
+        user = self._user(user_id)
+        membership = user.memberships.get(service_id)
+        if membership is None:
+            raise Refused("The user is not a member of this service.", code="not_member")
+        service = self.state.services[service_id]
+        if service.user_assignment_type is not cfg.AssignmentType.TEAMS_BASED:
+            raise Refused(
+                "Only members of teams-based services switch themselves active; "
+                "skill-based services follow the duty profile.",
+                code="not_applicable",
+                field="active",
+            )
+        if membership.active == active:
+            return
+        self._emit(
+            "user.active_changed", {"user_id": user_id, "service_id": service_id, "active": active}
+        )
+        self._settle()
+
+    def set_not_available(self, user_id: str, reason_id: str | None) -> None:
+        user = self._user(user_id)
+        if reason_id is not None:
+            reason = self.state.not_available_reasons.get(reason_id)
+            if reason is None or reason_id not in user.not_available_reason_ids:
+                raise Refused(
+                    "This not-available reason is not assigned to the user.",
+                    code="unknown_reference",
+                    field="reason_id",
+                )
+            if not reason.enabled:
+                raise Refused(
+                    "This not-available reason is disabled.", code="not_applicable"
+                )
+        if self.state.live[user_id].not_available_reason_id == reason_id:
+            return
+        self._emit("user.not_available_changed", {"user_id": user_id, "reason_id": reason_id})
+        self._settle()
+
+    def reset_rona(self, user_id: str, *, by_supervisor: bool = False) -> None:
+        self._user(user_id)
+        if self.state.live[user_id].rona is None:
+            raise Refused("The user has no RONA flag to reset.", code="no_rona")
+        reason = RonaClearReason.SUPERVISOR_RESET if by_supervisor else RonaClearReason.USER_RESET
+        self._emit("user.rona_cleared", {"user_id": user_id, "clear_reason": reason.value})
+        self._settle()
+
+    def end_acw(self, user_id: str, *, by_supervisor: bool = False) -> None:
+        self._user(user_id)
+        acw = self.state.live[user_id].acw
+        if acw is None:
+            raise Refused("The user is not in after-call work.", code="not_in_acw")
+        if not by_supervisor and not acw.allow_early_end:
+            raise Refused(
+                "This service does not allow ending after-call work early.",
+                code="acw_early_end_not_allowed",
+            )
+        self._end_acw(
+            user_id, AcwEndReason.SUPERVISOR_END if by_supervisor else AcwEndReason.EARLY_END
+        )
+        self._settle()
+
+    def extend_acw(self, user_id: str) -> None:
+        self._user(user_id)
+        acw = self.state.live[user_id].acw
+        if acw is None:
+            raise Refused("The user is not in after-call work.", code="not_in_acw")
+        if not acw.allow_extension:
+            raise Refused(
+                "This service does not allow extending after-call work.",
+                code="acw_extension_not_allowed",
+            )
+        if acw.extended:
+            raise Refused(
+                "After-call work can be extended once.", code="acw_already_extended"
+            )
+        self._emit(
+            "user.acw_extended",
+            {"user_id": user_id, "ends_at": self.clock.now() + acw.max_extension_s},
+        )
+        self._settle()
+
+    def _end_acw(self, user_id: str, reason: AcwEndReason) -> None:
+        acw = self.state.live[user_id].acw
+        assert acw is not None
+        self._emit(
+            "user.acw_ended",
+            {
+                "user_id": user_id,
+                "task_id": acw.task_id,
+                "end_reason": reason.value,
+                "duration_s": self.clock.now() - acw.started_at,
+            },
+        )
+
+    # ================================================================ queries
+
+    def availability(
+        self, user_id: str, service_id: str, modality: Any = None
+    ) -> Selectability:
+        """The full selectability verdict for one user and service (02 §6.3)."""
+        st = self.state
+        user = self._user(user_id)
+        service = st.services.get(service_id)
+        if service is None:
+            raise NotFound(f"No service with id '{service_id}'.", code="service_not_found")
+        return evaluate(
+            user,
+            st.user_live(user_id),
+            service,
+            on_duty=st.on_duty(user),
+            qualifying_level=st.qlevel.get((user_id, service_id)),
+            now=self.clock.now(),
+            modality=modality,
+        )
+
+    def check_invariants(self) -> list[str]:
+        """Violations of the routing invariants in the current state (for tests)."""
+        from switchboard.engine.invariants import violations
+
+        return violations(self)
+

@@ -1,0 +1,356 @@
+"""Virtual-time traffic through the real engine: callers, agents and the KPIs they produce.
+
+The simulator is an outside world around an unmodified `Engine`: callers arrive
+(Poisson), wait, maybe lose patience and hang up; simulated agents answer offers
+after a ring delay, talk for a random handle time and hang up. The world reacts
+only to *committed* events (it subscribes like any integration), so a run with
+a journal exercises exactly the journal-first path of production.
+
+KPI definitions (stated once, used by the CLI, the Erlang tests and the docs):
+
+* `service_level`: calls answered within the threshold ÷ calls that did not
+  abandon before the threshold (short abandons are excluded from the base).
+* `service_level_all`: calls answered within the threshold ÷ all arrivals — the
+  Erlang A definition; equal to `service_level` when nobody abandons.
+* `asa_seconds`: mean wait of answered calls (arrival → connected).
+* `mean_wait_seconds`: mean wait over all arrivals, abandoned calls counting
+  their time until hang-up — Erlang A's E[W]; equals ASA when nobody abandons.
+* `p_wait`: share of arrivals not connected at the instant they arrived.
+* `abandon_rate`: share of arrivals that hung up before being answered.
+* `occupancy`: agent talk time ÷ (agents × measured time).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+import statistics
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from switchboard.domain import config as cfg
+from switchboard.domain.enums import AssignmentType, DistributionType, Presence
+from switchboard.domain.errors import DomainError
+from switchboard.engine.clock import VirtualClock
+from switchboard.engine.engine import Engine, JournalPort
+from switchboard.engine.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficParams:
+    arrivals_per_hour: float
+    aht_s: float
+    calls: int
+    seed: int = 1
+    sl_threshold_s: float = 20.0
+    patience_s: float | None = None  # mean; None = nobody abandons
+    handle_distribution: str = "exponential"  # or "lognormal"
+    handle_cv: float = 1.0  # coefficient of variation for lognormal
+    ring_s: float = 0.0  # agents answer after this many seconds (0 = at once)
+    warmup_calls: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("arrivals_per_hour", "aht_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a positive number; got {value!r}.")
+        if self.calls < 1:
+            raise ValueError(f"calls must be at least 1; got {self.calls}.")
+        if self.patience_s is not None and not self.patience_s > 0:
+            raise ValueError(f"patience_s must be positive when given; got {self.patience_s}.")
+        if self.handle_distribution not in ("exponential", "lognormal"):
+            raise ValueError(
+                "handle_distribution must be 'exponential' or 'lognormal'; "
+                f"got {self.handle_distribution!r}."
+            )
+        if self.sl_threshold_s < 0:
+            raise ValueError(f"sl_threshold_s must be ≥ 0; got {self.sl_threshold_s}.")
+        if self.ring_s < 0:
+            raise ValueError(f"ring_s must be ≥ 0; got {self.ring_s}.")
+        if not 0 <= self.warmup_calls < self.calls:
+            raise ValueError(
+                f"warmup_calls must be between 0 and calls - 1; got {self.warmup_calls}."
+            )
+
+
+@dataclass(slots=True)
+class Scenario:
+    """A tenant to simulate: configuration plus which services calls arrive at."""
+
+    tenant: cfg.Tenant
+    entities: list[tuple[str, Any]]  # (kind, entity) in creation order
+    user_ids: list[str]
+    service_weights: list[tuple[str, float]]
+
+
+def sequential_ids(prefix: int = 0) -> Callable[[], str]:
+    """Deterministic UUID-shaped ids, so that seeded runs are reproducible."""
+    counter = itertools.count(1)
+    return lambda: str(uuid.UUID(int=(prefix << 64) | next(counter)))
+
+
+def erlang_scenario(
+    agents: int, *, acw_s: int | None = None, rona_timeout_s: int = 20
+) -> Scenario:
+    """One service, N always-available agents, direct distribution, longest idle (03 §9)."""
+    if agents < 1:
+        raise ValueError(f"agents must be at least 1; got {agents}.")
+    service = cfg.Service(
+        id="svc-erlang",
+        name="Erlang",
+        upn="erlang@sim.switchboard.test",
+        user_assignment_type=AssignmentType.TEAMS_BASED,
+    )
+    service.queue.distribution_type = DistributionType.DIRECT
+    service.queue.rona_timeout_s = rona_timeout_s
+    if acw_s is not None:
+        service.distribution.acw_enabled = True
+        service.distribution.acw_duration_s = acw_s
+    users = [
+        cfg.User(
+            id=f"agent-{i:05d}",
+            upn=f"agent{i}@sim.switchboard.test",
+            display_name=f"Agent {i}",
+            memberships={service.id: cfg.Membership(service.id)},
+        )
+        for i in range(agents)
+    ]
+    tenant = cfg.Tenant(id="sim", name="Simulation")
+    tenant.settings.max_concurrent_tasks_per_service.audio = None
+    return Scenario(
+        tenant=tenant,
+        entities=[("service", service), *(("user", u) for u in users)],
+        user_ids=[u.id for u in users],
+        service_weights=[(service.id, 1.0)],
+    )
+
+
+@dataclass(slots=True)
+class CallRecord:
+    arrived: float
+    index: int
+    handle_s: float
+    answered: float | None = None
+    abandoned: float | None = None
+    ended: float | None = None
+
+
+@dataclass(slots=True)
+class RunResult:
+    calls: int
+    measured_calls: int
+    service_level: float
+    service_level_all: float
+    asa_seconds: float
+    mean_wait_seconds: float
+    p_wait: float
+    abandon_rate: float
+    occupancy: float
+    virtual_seconds: float
+    events: int
+    offers: int
+    sweeper_recoveries: int
+    waits: list[float] = field(default_factory=list, repr=False)
+
+    def kpis(self) -> dict[str, float | int]:
+        data = asdict(self)
+        data.pop("waits")
+        return data
+
+
+class Simulator:
+    def __init__(
+        self,
+        scenario: Scenario,
+        params: TrafficParams,
+        *,
+        journal: JournalPort | None = None,
+        commit_every: int = 2_000,
+        progress: Callable[[int], None] | None = None,
+        engine_hook: Callable[[Engine], None] | None = None,
+    ) -> None:
+        self.params = params
+        self.scenario = scenario
+        self.clock = VirtualClock()
+        self.engine = Engine(scenario.tenant, self.clock, journal=journal, ids=sequential_ids())
+        if engine_hook is not None:
+            engine_hook(self.engine)
+        self.commit_every = commit_every
+        self.progress = progress
+        self.rng = random.Random(params.seed)
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self.records: dict[str, CallRecord] = {}
+        self.ended = 0
+        self.engine.subscribe(self._on_committed)
+        for kind, entity in scenario.entities:
+            self.engine.upsert(kind, entity)
+        for user_id in scenario.user_ids:
+            self.engine.set_presence(user_id, Presence.AVAILABLE)
+        self.engine.commit()
+        self.start = self.clock.now()
+        weights = scenario.service_weights
+        self._services = [s for s, _ in weights]
+        self._cum = list(itertools.accumulate(w for _, w in weights))
+        self._lambda = params.arrivals_per_hour / 3600.0
+        if params.handle_distribution == "lognormal":
+            sigma2 = math.log(1 + params.handle_cv**2)
+            self._ln_mu = math.log(params.aht_s) - sigma2 / 2
+            self._ln_sigma = math.sqrt(sigma2)
+
+    # ---------------------------------------------------------------- world
+
+    def _at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._heap, (when, next(self._order), action))
+
+    def _handle_time(self) -> float:
+        if self.params.handle_distribution == "lognormal":
+            return self.rng.lognormvariate(self._ln_mu, self._ln_sigma)
+        return self.rng.expovariate(1.0 / self.params.aht_s)
+
+    def _arrive(self, index: int) -> None:
+        now = self.clock.now()
+        pick = self.rng.random() * self._cum[-1]
+        service_id = self._services[next(i for i, c in enumerate(self._cum) if c >= pick)]
+        record = CallRecord(arrived=now, index=index, handle_s=self._handle_time())
+        patience = (
+            self.rng.expovariate(1.0 / self.params.patience_s)
+            if self.params.patience_s is not None
+            else None
+        )
+        task = self.engine.create_task(service_id=service_id)
+        self.records[task.id] = record
+        if patience is not None:
+            self._at(now + patience, lambda: self._give_up(task.id))
+        if index + 1 < self.params.calls:
+            self._at(now + self.rng.expovariate(self._lambda), lambda: self._arrive(index + 1))
+
+    def _give_up(self, task_id: str) -> None:
+        task = self.engine.state.tasks.get(task_id)
+        if task is not None and task.is_waiting:
+            self.engine.customer_hang_up(task_id)
+
+    def _answer(self, user_id: str, task_id: str) -> None:
+        try:
+            self.engine.accept(user_id, task_id)
+        except DomainError:
+            pass  # the caller hung up or the offer was withdrawn meanwhile: a real race
+
+    def _finish(self, user_id: str, task_id: str) -> None:
+        task = self.engine.state.tasks.get(task_id)
+        if task is not None and task.connected_user_id == user_id:
+            self.engine.hang_up(user_id, task_id)
+
+    def _on_committed(self, events: Sequence[Event]) -> None:
+        now = self.clock.now()
+        ring = self.params.ring_s
+        for e in events:
+            name = e.name
+            if name == "task.offered":
+                user_id, task_id = e.data["user_id"], e.data["task_id"]
+                if ring > 0:
+                    self._at(now + ring, lambda u=user_id, t=task_id: self._answer(u, t))
+                else:
+                    self._at(now, lambda u=user_id, t=task_id: self._answer(u, t))
+            elif name == "task.connected":
+                task_id = e.data["task_id"]
+                record = self.records[task_id]
+                record.answered = e.at
+                user_id = e.data["user_id"]
+                self._at(e.at + record.handle_s, lambda u=user_id, t=task_id: self._finish(u, t))
+            elif name == "task.terminated":
+                record_or_none = self.records.get(e.data["task_id"])
+                if record_or_none is not None:
+                    record_or_none.ended = e.at
+                    if record_or_none.answered is None:
+                        record_or_none.abandoned = e.at
+                    self.ended += 1
+                    if self.progress is not None:
+                        self.progress(1)
+
+    # ---------------------------------------------------------------- loop
+
+    def run(self) -> RunResult:
+        engine, clock = self.engine, self.clock
+        self._at(clock.now(), lambda: self._arrive(0))
+        while True:
+            if engine.uncommitted:
+                next_world = self._heap[0][0] if self._heap else math.inf
+                if next_world > clock.now() or engine.uncommitted >= self.commit_every:
+                    engine.commit()
+            deadline = engine.next_deadline()
+            next_world = self._heap[0][0] if self._heap else math.inf
+            if not self._heap and (self.ended >= self.params.calls or deadline is None):
+                break
+            if deadline is not None and deadline <= next_world:
+                clock.set(max(deadline, clock.now()))
+                engine.advance()
+                continue
+            when, _, action = heapq.heappop(self._heap)
+            clock.set(max(when, clock.now()))
+            action()
+        engine.commit()
+        return self._result()
+
+    def _result(self) -> RunResult:
+        p = self.params
+        measured = [r for r in self.records.values() if r.index >= p.warmup_calls]
+        t = p.sl_threshold_s
+        answered = [r for r in measured if r.answered is not None]
+        waits_answered = [r.answered - r.arrived for r in answered if r.answered is not None]
+        within = sum(1 for w in waits_answered if w <= t)
+        short_abandons = sum(
+            1 for r in measured if r.abandoned is not None and r.abandoned - r.arrived < t
+        )
+        n = len(measured)
+        all_waits = [
+            (r.answered if r.answered is not None else (r.abandoned or r.arrived)) - r.arrived
+            for r in measured
+        ]
+        first = min((r.arrived for r in measured), default=self.start)
+        last = max((r.ended or r.arrived for r in measured), default=first)
+        span = max(last - first, 1e-9)
+        talk = sum(min(r.handle_s, (r.ended or last) - (r.answered or last)) for r in answered)
+        agents = len(self.scenario.user_ids)
+        base = n - short_abandons
+        return RunResult(
+            calls=len(self.records),
+            measured_calls=n,
+            service_level=within / base if base else 0.0,
+            service_level_all=within / n if n else 0.0,
+            asa_seconds=statistics.fmean(waits_answered) if waits_answered else 0.0,
+            mean_wait_seconds=statistics.fmean(all_waits) if all_waits else 0.0,
+            p_wait=sum(1 for w in all_waits if w > 0) / n if n else 0.0,
+            abandon_rate=sum(1 for r in measured if r.abandoned is not None) / n if n else 0.0,
+            occupancy=talk / (agents * span),
+            virtual_seconds=self.clock.now() - self.start,
+            events=self.engine.metrics.events,
+            offers=self.engine.metrics.offers,
+            sweeper_recoveries=self.engine.metrics.sweeper_recoveries,
+            waits=waits_answered,
+        )
+
+
+@dataclass(slots=True)
+class Summary:
+    """Mean and standard deviation of each KPI over replications."""
+
+    replications: list[RunResult]
+
+    def mean(self, key: str) -> float:
+        return statistics.fmean(float(getattr(r, key)) for r in self.replications)
+
+    def stdev(self, key: str) -> float:
+        values = [float(getattr(r, key)) for r in self.replications]
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def replicate(
+    make: Callable[[int], Simulator], replications: int, *, seed: int = 1
+) -> Summary:
+    """Run independent replications with seeds seed, seed+1, ..."""
+    return Summary([make(seed + i).run() for i in range(replications)])

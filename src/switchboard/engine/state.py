@@ -1,0 +1,693 @@
+"""In-memory live state of one tenant, changed only by applying events.
+
+`TenantState.apply(event)` is the single place where state moves. The engine
+decides (validates a command, picks users) and then applies the events it
+decided on; recovery applies the journal's events in order. Both paths run the
+same code, so a restarted engine reaches exactly the state the old one had.
+
+Besides the facts, the state keeps indexes that make dispatch cheap:
+per-service queues in order, per-service sets of selectable users, each user's
+qualifying policy level per service, and counters for caps and queue sizes.
+Indexes are maintained by `apply` too, so they are rebuilt by replay.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sortedcontainers import SortedList
+
+from switchboard.domain import config as cfg
+from switchboard.domain.availability import Reason
+from switchboard.domain.enums import (
+    AssignmentType,
+    DistributionType,
+    EndReason,
+    Modality,
+    OfferKind,
+    Presence,
+    Priority,
+    ProfileKind,
+    SessionOutcome,
+    SessionState,
+    TaskKind,
+    TaskState,
+    UserOrdering,
+)
+from switchboard.domain.live import Acw, RonaFlag, UserLive, UserSession
+from switchboard.domain.skills import effective_skills, qualifying_level
+from switchboard.domain.task import Offer, PreferredUser, QueueSpec, Task
+from switchboard.engine.events import Event
+
+#: How long a user who missed a task (RONA or decline) is not offered it again (02 §7 R4).
+SKIP_WINDOW_S = 10.0
+#: How many recently ended tasks stay in memory for `explain` and late commands.
+ENDED_TASKS_KEPT = 10_000
+
+CONFIG_TYPES: dict[str, type[Any]] = {
+    "tenant": cfg.Tenant,
+    "ou": cfg.OrganisationUnit,
+    "service": cfg.Service,
+    "user": cfg.User,
+    "skill_category": cfg.SkillCategory,
+    "skill": cfg.Skill,
+    "profile": cfg.ResponsibilityProfile,
+    "policy": cfg.DistributionPolicy,
+    "not_available_reason": cfg.NotAvailableReason,
+    "parameter": cfg.CustomParameter,
+    "code": cfg.Code,
+    "tag": cfg.Tag,
+}
+
+
+@dataclass(slots=True)
+class Selection:
+    """Last published selectability of a user for a service (modality-independent)."""
+
+    selectable: bool
+    reason: Reason | None
+
+
+@dataclass
+class TenantState:
+    tenant: cfg.Tenant
+    ous: dict[str, cfg.OrganisationUnit] = field(default_factory=dict)
+    services: dict[str, cfg.Service] = field(default_factory=dict)
+    users: dict[str, cfg.User] = field(default_factory=dict)
+    categories: dict[str, cfg.SkillCategory] = field(default_factory=dict)
+    skills: dict[str, cfg.Skill] = field(default_factory=dict)
+    profiles: dict[str, cfg.ResponsibilityProfile] = field(
+        default_factory=lambda: {p.id: p for p in cfg.BUILTIN_PROFILES}
+    )
+    policies: dict[str, cfg.DistributionPolicy] = field(default_factory=dict)
+    not_available_reasons: dict[str, cfg.NotAvailableReason] = field(default_factory=dict)
+    parameters: dict[str, cfg.CustomParameter] = field(default_factory=dict)
+    codes: dict[str, cfg.Code] = field(default_factory=dict)
+    tags: dict[str, cfg.Tag] = field(default_factory=dict)
+
+    # live facts
+    tasks: dict[str, Task] = field(default_factory=dict)
+    ended: OrderedDict[str, Task] = field(default_factory=OrderedDict)
+    live: dict[str, UserLive] = field(default_factory=dict)
+    sessions: dict[str, UserSession] = field(default_factory=dict)
+    task_sessions: dict[str, set[str]] = field(default_factory=dict)
+
+    # indexes
+    queues: dict[str, SortedList] = field(default_factory=dict)  # service -> queued tasks
+    free: dict[str, set[str]] = field(default_factory=dict)  # service -> selectable users
+    members: dict[str, set[str]] = field(default_factory=dict)  # service -> user ids
+    qlevel: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    selection: dict[tuple[str, str], Selection] = field(default_factory=dict)
+    published: dict[str, set[str]] = field(default_factory=dict)  # user -> services
+    live_counts: dict[tuple[str, Modality], int] = field(default_factory=dict)
+    waiting_counts: dict[str, int] = field(default_factory=dict)
+    rr_cursor: dict[str, str] = field(default_factory=dict)
+    seq: int = 0
+    enqueue_seq: int = 0
+
+    # bookkeeping for the engine's settle loop (not part of the replayed truth)
+    touched_users: set[str] = field(default_factory=set)
+    dirty_tasks: set[str] = field(default_factory=set)
+    newly_free: set[str] = field(default_factory=set)
+    full_dispatch: bool = False
+    on_arm: Callable[[float, str, str, object], None] | None = None
+
+    # ------------------------------------------------------------------ lookups
+
+    def task(self, task_id: str) -> Task | None:
+        return self.tasks.get(task_id) or self.ended.get(task_id)
+
+    def user_live(self, user_id: str) -> UserLive:
+        live = self.live.get(user_id)
+        if live is None:
+            live = self.live[user_id] = UserLive(user_id)
+        return live
+
+    def profile_of(self, user: cfg.User) -> cfg.ResponsibilityProfile | None:
+        return self.profiles.get(user.active_profile_id)
+
+    def on_duty(self, user: cfg.User) -> bool:
+        profile = self.profile_of(user)
+        return profile is not None and profile.kind is not ProfileKind.OFF_DUTY
+
+    def policy_of(self, service: cfg.Service) -> cfg.DistributionPolicy | None:
+        if service.distribution_policy_id is None:
+            return None
+        return self.policies.get(service.distribution_policy_id)
+
+    def queue_of(self, service_id: str) -> SortedList:
+        q = self.queues.get(service_id)
+        if q is None:
+            q = self.queues[service_id] = SortedList(key=Task.queue_key)
+        return q
+
+    def task_session(self, task: Task, user_id: str) -> UserSession | None:
+        for sid in self.task_sessions.get(task.id, ()):
+            s = self.sessions[sid]
+            if s.user_id == user_id:
+                return s
+        return None
+
+    def connected_session(self, task: Task) -> UserSession | None:
+        if task.connected_user_id is None:
+            return None
+        return self.task_session(task, task.connected_user_id)
+
+    # ------------------------------------------------------------------ indexes
+
+    def recompute_qualifying(self, user_id: str) -> None:
+        """Refresh the user's qualifying policy level in each service it belongs to."""
+        user = self.users.get(user_id)
+        stale = [key for key in self.qlevel if key[0] == user_id] if user is None else []
+        for key in stale:
+            del self.qlevel[key]
+        if user is None:
+            return
+        skills = effective_skills(user, self.profile_of(user))
+        for service_id in user.memberships:
+            service = self.services.get(service_id)
+            level: int | None = None
+            if service is not None:
+                if service.user_assignment_type is AssignmentType.SKILL_BASED:
+                    policy = self.policy_of(service)
+                    level = qualifying_level(policy, skills) if policy is not None else None
+                elif service.user_assignment_type is AssignmentType.TEAMS_BASED:
+                    level = 1
+            self.qlevel[(user_id, service_id)] = level
+
+    def _index_members(self, user: cfg.User, previous: cfg.User | None) -> None:
+        if previous is not None:
+            for service_id in previous.memberships:
+                self.members.get(service_id, set()).discard(user.id)
+        for service_id in user.memberships:
+            self.members.setdefault(service_id, set()).add(user.id)
+
+    def _arm(self, due: float, kind: str, ref: str, token: object = None) -> None:
+        if self.on_arm is not None:
+            self.on_arm(due, kind, ref, token)
+
+    def _touch_task_users(self, task: Task) -> None:
+        for sid in self.task_sessions.get(task.id, ()):
+            self.touched_users.add(self.sessions[sid].user_id)
+
+    def _enter_queue(self, task: Task) -> None:
+        assert task.queue is not None
+        if task.queue.distribution_type is not DistributionType.PICKUP:
+            self.queue_of(task.service_id).add(task)
+            self.dirty_tasks.add(task.id)
+
+    def _leave_queue(self, task: Task) -> None:
+        q = self.queues.get(task.service_id)
+        if q is not None and task in q:
+            q.remove(task)
+
+    def _set_waiting(self, task: Task, waiting: bool) -> None:
+        delta = 1 if waiting else -1
+        self.waiting_counts[task.service_id] = self.waiting_counts.get(task.service_id, 0) + delta
+
+    # ------------------------------------------------------------------ apply
+
+    def apply(self, event: Event) -> None:
+        """Apply one event. Raises on an impossible event (a bug, never user input)."""
+        self.seq = event.seq
+        handler = _HANDLERS.get(event.name)
+        if handler is not None:
+            handler(self, event)
+
+    # config ---------------------------------------------------------------
+
+    def _config_upserted(self, e: Event) -> None:
+        kind: str = e.data["type"]
+        entity = e.data["entity"]
+        if kind == "tenant":
+            self.tenant = entity
+            self.full_dispatch = True
+            return
+        table: dict[str, Any] = self._table(kind)
+        previous = table.get(entity.id)
+        table[entity.id] = entity
+        if kind == "user":
+            self._index_members(entity, previous)
+            self.user_live(entity.id)
+            self.recompute_qualifying(entity.id)
+            self.touched_users.add(entity.id)
+            if previous is not None:
+                for service_id in set(previous.memberships) - set(entity.memberships):
+                    self.qlevel.pop((entity.id, service_id), None)
+        elif kind in ("service", "policy", "profile", "skill", "skill_category"):
+            for user_id in self.users:
+                self.recompute_qualifying(user_id)
+                self.touched_users.add(user_id)
+        self.full_dispatch = True
+
+    def _config_removed(self, e: Event) -> None:
+        kind: str = e.data["type"]
+        table: dict[str, Any] = self._table(kind)
+        entity = table.pop(e.data["id"], None)
+        if kind == "user" and entity is not None:
+            for service_id in entity.memberships:
+                self.members.get(service_id, set()).discard(entity.id)
+            self.recompute_qualifying(entity.id)
+            self.touched_users.add(entity.id)
+        self.full_dispatch = True
+
+    def _table(self, kind: str) -> dict[str, Any]:
+        tables: dict[str, dict[str, Any]] = {
+            "ou": self.ous,
+            "service": self.services,
+            "user": self.users,
+            "skill_category": self.categories,
+            "skill": self.skills,
+            "profile": self.profiles,
+            "policy": self.policies,
+            "not_available_reason": self.not_available_reasons,
+            "parameter": self.parameters,
+            "code": self.codes,
+            "tag": self.tags,
+        }
+        return tables[kind]
+
+    # tasks ------------------------------------------------------------------
+
+    def _task_created(self, e: Event) -> None:
+        d = e.data
+        kind = TaskKind(d["kind"])
+        task = Task(
+            id=d["task_id"],
+            kind=kind,
+            service_id=d["service_id"],
+            created_at=e.at,
+            priority=Priority(d["priority"]),
+            unified_session_id=d.get("unified_session_id") or d["task_id"],
+            origin_service_id=d["service_id"],
+            caller=d.get("caller"),
+            customer_identifier=d.get("customer_identifier"),
+            reference_id=d.get("reference_id"),
+            custom_context=dict(d.get("custom_context") or {}),
+            preferred_users=tuple(
+                PreferredUser(p["user_id"], p.get("priority")) for p in d.get("preferred_users", ())
+            ),
+            explicit_enqueue_at=d.get("virtual_enqueue_at"),
+        )
+        self.tasks[task.id] = task
+        self.task_sessions[task.id] = set()
+        key = (task.service_id, kind.modality)
+        self.live_counts[key] = self.live_counts.get(key, 0) + 1
+
+    def _task_workflow_started(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        if task.state is not TaskState.IN_WORKFLOW:
+            task.move_to(TaskState.IN_WORKFLOW)
+
+    def _task_accepted(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        task.move_to(TaskState.IN_WORKFLOW)
+        task.accepted_at = e.at
+
+    def _task_queued(self, e: Event) -> None:
+        d = e.data
+        task = self.tasks[d["task_id"]]
+        task.move_to(TaskState.QUEUED)
+        task.queue = QueueSpec(
+            distribution_type=DistributionType(d["distribution_type"]),
+            rona_timeout_s=d["rona_timeout_s"],
+            max_queue_time_s=d.get("max_queue_time_s"),
+            user_ordering=UserOrdering(d["user_ordering"]) if d.get("user_ordering") else None,
+            exit_when_no_users=d.get("exit_when_no_users", False),
+        )
+        task.virtual_enqueue_at = d["virtual_enqueue_at"]
+        task.enqueue_seq = d["enqueue_seq"]
+        self.enqueue_seq = max(self.enqueue_seq, task.enqueue_seq)
+        task.enqueued_at = e.at
+        if task.first_enqueued_at is None:
+            task.first_enqueued_at = e.at
+        task.policy_level = d["policy_level"]
+        task.level_entered_at = e.at
+        task.queued_once = True
+        self._set_waiting(task, True)
+        self._enter_queue(task)
+        self.arm_task(task)
+
+    def _task_policy_level_changed(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        task.policy_level = e.data["policy_level"]
+        task.level_entered_at = e.at
+        self.dirty_tasks.add(task.id)
+        self.arm_task(task)
+
+    def _task_priority_changed(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        in_queue = task.state is TaskState.QUEUED
+        if in_queue:
+            self._leave_queue(task)
+        task.priority = Priority(e.data["priority"])
+        if in_queue:
+            self._enter_queue(task)
+
+    def _task_preferred_users_changed(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        task.preferred_users = tuple(
+            PreferredUser(p["user_id"], p.get("priority")) for p in e.data["preferred_users"]
+        )
+        if task.state is TaskState.QUEUED:
+            self.dirty_tasks.add(task.id)
+        self.arm_task(task)
+
+    def _task_offered(self, e: Event) -> None:
+        d = e.data
+        task = self.tasks[d["task_id"]]
+        if task.state is TaskState.QUEUED:
+            self._leave_queue(task)
+            task.move_to(TaskState.OFFERED)
+            task.offer_round += 1
+        task.offer_generation = d["generation"]
+        offer = Offer(
+            id=d["offer_id"],
+            task_id=task.id,
+            user_id=d["user_id"],
+            session_id=d["offer_id"],
+            kind=OfferKind(d["offer_kind"]),
+            created_at=e.at,
+            expires_at=d.get("expires_at"),
+            generation=d["generation"],
+        )
+        task.offers[offer.id] = offer
+        session = UserSession(
+            id=offer.id,
+            task_id=task.id,
+            user_id=offer.user_id,
+            service_id=task.service_id,
+            kind=task.kind,
+            started_at=e.at,
+            offer_id=offer.id,
+        )
+        self.sessions[session.id] = session
+        self.task_sessions[task.id].add(session.id)
+        self.user_live(offer.user_id).sessions[session.id] = session
+        self.touched_users.add(offer.user_id)
+        if offer.kind is OfferKind.DISTRIBUTION:
+            self.rr_cursor[task.service_id] = offer.user_id
+        if offer.expires_at is not None:
+            self._arm(offer.expires_at, "offer", task.id, offer.id)
+
+    def _end_session(self, session: UserSession, outcome: SessionOutcome, at: float) -> None:
+        session.outcome = outcome
+        if session.state is not SessionState.ENDED:
+            session.move_to(SessionState.ENDED)
+        self.sessions.pop(session.id, None)
+        remaining = self.task_sessions.get(session.task_id)
+        if remaining is not None:
+            remaining.discard(session.id)
+            if not remaining and session.task_id not in self.tasks:
+                del self.task_sessions[session.task_id]
+        live = self.user_live(session.user_id)
+        live.sessions.pop(session.id, None)
+        if session.kind.is_audio and session.reached_work:
+            live.last_audio_end_at = at
+            self._arm(at + 15.0, "presence_lag", session.user_id)
+        self.touched_users.add(session.user_id)
+
+    def _close_offer(self, task: Task, offer_id: str, outcome: SessionOutcome, at: float) -> None:
+        offer = task.offers.pop(offer_id)
+        session = self.sessions.get(offer.session_id)
+        if session is not None and session.state is SessionState.INCOMING:
+            self._end_session(session, outcome, at)
+        if not task.offers and task.state is TaskState.OFFERED:
+            task.move_to(TaskState.QUEUED)  # T10
+            self._enter_queue(task)
+
+    def _task_offer_withdrawn(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        self._close_offer(task, e.data["offer_id"], SessionOutcome.CANCELLED, e.at)
+
+    def _task_declined(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        self._missed(task, e.data["user_id"], e.at, "declined", skip=e.data.get("skip", True))
+        self._close_offer(task, e.data["offer_id"], SessionOutcome.DECLINED, e.at)
+
+    def _task_rona(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        persistent = e.data.get("persistent", False)
+        self._missed(task, e.data["user_id"], e.at, "rona", skip=not persistent)
+        self._close_offer(task, e.data["offer_id"], SessionOutcome.RONA, e.at)
+
+    def _missed(self, task: Task, user_id: str, at: float, how: str, *, skip: bool) -> None:
+        if skip:
+            until = at + SKIP_WINDOW_S
+            task.skip_until[user_id] = until
+            task.skipped[user_id] = how
+            self._arm(until, "skip", task.id, user_id)
+
+    def _task_queue_exited(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        if task.state is TaskState.QUEUED:
+            self._leave_queue(task)
+        self._set_waiting(task, False)
+        task.move_to(TaskState.IN_WORKFLOW)
+
+    def _task_connected(self, e: Event) -> None:
+        d = e.data
+        task = self.tasks[d["task_id"]]
+        user_id: str = d["user_id"]
+        was_waiting = task.is_waiting
+        if task.state is TaskState.QUEUED:
+            self._leave_queue(task)
+        task.move_to(TaskState.CONNECTED)
+        if was_waiting:
+            self._set_waiting(task, False)
+        offer_id = d.get("offer_id")
+        if offer_id is not None:
+            task.offers.pop(offer_id)
+            session = self.sessions[offer_id]
+        else:  # pickup: a session without an offer
+            session = UserSession(
+                id=d["session_id"],
+                task_id=task.id,
+                user_id=user_id,
+                service_id=task.service_id,
+                kind=task.kind,
+                started_at=e.at,
+            )
+            self.sessions[session.id] = session
+            self.task_sessions[task.id].add(session.id)
+            self.user_live(user_id).sessions[session.id] = session
+        session.move_to(SessionState.CONNECTED)
+        task.connected_user_id = user_id
+        task.last_connected_user_id = user_id
+        self.touched_users.add(user_id)
+
+    def _task_user_move(self, e: Event, task_to: TaskState, session_to: SessionState) -> None:
+        task = self.tasks[e.data["task_id"]]
+        session = self.connected_session(task)
+        assert session is not None
+        task.move_to(task_to)
+        session.move_to(session_to)
+        self.touched_users.add(session.user_id)
+
+    def _task_held(self, e: Event) -> None:
+        self._task_user_move(e, TaskState.ON_HOLD, SessionState.ON_HOLD)
+
+    def _task_resumed(self, e: Event) -> None:
+        self._task_user_move(e, TaskState.CONNECTED, SessionState.CONNECTED)
+
+    def _task_parked(self, e: Event) -> None:
+        self._task_user_move(e, TaskState.PARKED, SessionState.PARKED)
+
+    def _task_unparked(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        if task.kind.is_audio:
+            self._task_user_move(e, TaskState.UNPARKING, SessionState.UNPARKING)
+        self._task_user_move(e, TaskState.CONNECTED, SessionState.CONNECTED)
+
+    def _task_terminated(self, e: Event) -> None:
+        task = self.tasks.pop(e.data["task_id"])
+        was_waiting = task.is_waiting
+        if task.state is TaskState.QUEUED:
+            self._leave_queue(task)
+        if was_waiting:
+            self._set_waiting(task, False)
+        task.move_to(TaskState.TERMINATED)
+        task.terminated_at = e.at
+        task.end_reason = EndReason(e.data["end_reason"])
+        acw_users = set(e.data.get("acw_user_ids", ()))
+        for sid in list(self.task_sessions.get(task.id, ())):
+            session = self.sessions[sid]
+            if session.state is SessionState.INCOMING:
+                self._end_session(session, SessionOutcome.CANCELLED, e.at)
+            elif session.user_id in acw_users:
+                session.outcome = SessionOutcome.ACCEPTED
+                session.move_to(SessionState.IN_ACW)
+                self.touched_users.add(session.user_id)
+            elif session.state is not SessionState.IN_ACW:
+                self._end_session(session, SessionOutcome.ACCEPTED, e.at)
+        task.offers.clear()
+        task.connected_user_id = None
+        key = (task.service_id, task.kind.modality)
+        self.live_counts[key] = self.live_counts.get(key, 1) - 1
+        if not self.task_sessions.get(task.id):
+            self.task_sessions.pop(task.id, None)
+        self.ended[task.id] = task
+        while len(self.ended) > ENDED_TASKS_KEPT:
+            self.ended.popitem(last=False)
+
+    # users ------------------------------------------------------------------
+
+    def _user_state_changed(self, e: Event) -> None:
+        user_id: str = e.data["user_id"]
+        live = self.user_live(user_id)
+        for change in e.data["changes"]:
+            service_id: str = change["service_id"]
+            selectable: bool = change["selectable"]
+            reason = Reason(change["reason"]) if change["reason"] else None
+            self.selection[(user_id, service_id)] = Selection(selectable, reason)
+            self.published.setdefault(user_id, set()).add(service_id)
+            free = self.free.setdefault(service_id, set())
+            if selectable:
+                free.add(user_id)
+                live.idle_since[service_id] = e.at
+                self.newly_free.add(user_id)
+            else:
+                free.discard(user_id)
+
+    def _user_presence_changed(self, e: Event) -> None:
+        live = self.user_live(e.data["user_id"])
+        live.presence = Presence(e.data["presence"])
+        live.presence_at = e.at
+        self.touched_users.add(live.user_id)
+
+    def _user_profile_changed(self, e: Event) -> None:
+        user = self.users[e.data["user_id"]]
+        user.active_profile_id = e.data["profile_id"]
+        self.recompute_qualifying(user.id)
+        self.touched_users.add(user.id)
+
+    def _user_active_changed(self, e: Event) -> None:
+        user = self.users[e.data["user_id"]]
+        user.memberships[e.data["service_id"]].active = e.data["active"]
+        self.touched_users.add(user.id)
+
+    def _user_not_available_changed(self, e: Event) -> None:
+        live = self.user_live(e.data["user_id"])
+        live.not_available_reason_id = e.data.get("reason_id")
+        self.touched_users.add(live.user_id)
+
+    def _user_acw_started(self, e: Event) -> None:
+        d = e.data
+        live = self.user_live(d["user_id"])
+        live.acw = Acw(
+            task_id=d["task_id"],
+            service_id=d["service_id"],
+            started_at=e.at,
+            ends_at=d["ends_at"],
+            allow_early_end=d["allow_early_end"],
+            allow_extension=d["allow_extension"],
+            max_extension_s=d["max_extension_s"],
+        )
+        self.touched_users.add(live.user_id)
+        self._arm(live.acw.ends_at, "acw", live.user_id, live.acw.ends_at)
+
+    def _user_acw_extended(self, e: Event) -> None:
+        live = self.user_live(e.data["user_id"])
+        assert live.acw is not None
+        live.acw.ends_at = e.data["ends_at"]
+        live.acw.extended = True
+        self._arm(live.acw.ends_at, "acw", live.user_id, live.acw.ends_at)
+
+    def _user_acw_ended(self, e: Event) -> None:
+        live = self.user_live(e.data["user_id"])
+        acw, live.acw = live.acw, None
+        for session in list(live.sessions.values()):
+            if session.state is SessionState.IN_ACW and (acw is None or session.task_id == acw.task_id):
+                self._end_session(session, SessionOutcome.ACCEPTED, e.at)
+        self.touched_users.add(live.user_id)
+
+    def _user_rona_set(self, e: Event) -> None:
+        live = self.user_live(e.data["user_id"])
+        live.rona = RonaFlag(e.data["service_id"], e.at, e.data["clears_at"])
+        self.touched_users.add(live.user_id)
+        self._arm(live.rona.clears_at, "rona_reset", live.user_id, live.rona.clears_at)
+
+    def _user_rona_cleared(self, e: Event) -> None:
+        live = self.user_live(e.data["user_id"])
+        live.rona = None
+        self.touched_users.add(live.user_id)
+
+    # ------------------------------------------------------------------ timers
+
+    def arm_task(self, task: Task) -> None:
+        """Arm every deadline a waiting task's state implies."""
+        if not task.is_waiting or task.queue is None or task.enqueued_at is None:
+            return
+        if task.queue.max_queue_time_s is not None:
+            self._arm(task.enqueued_at + task.queue.max_queue_time_s, "queue_timeout", task.id)
+        service = self.services.get(task.service_id)
+        if service is None:
+            return
+        policy = self.policy_of(service)
+        if policy is not None and task.policy_level < len(policy.levels):
+            level = policy.levels[task.policy_level - 1]
+            if level.time_in_level_s is not None and task.level_entered_at is not None:
+                self._arm(
+                    task.level_entered_at + level.time_in_level_s,
+                    "level",
+                    task.id,
+                    task.policy_level,
+                )
+        wait = service.distribution.preferred_wait_s
+        if wait and task.preferred_users and task.first_enqueued_at is not None:
+            self._arm(task.first_enqueued_at + wait, "preferred", task.id)
+
+    def arm_all(self, sweeper_at: float) -> None:
+        """After a replay: arm every timer the live state implies."""
+        for task in self.tasks.values():
+            self.arm_task(task)
+            for offer in task.offers.values():
+                if offer.expires_at is not None:
+                    self._arm(offer.expires_at, "offer", task.id, offer.id)
+            for user_id, until in task.skip_until.items():
+                self._arm(until, "skip", task.id, user_id)
+        for live in self.live.values():
+            if live.acw is not None:
+                self._arm(live.acw.ends_at, "acw", live.user_id, live.acw.ends_at)
+            if live.rona is not None:
+                self._arm(live.rona.clears_at, "rona_reset", live.user_id, live.rona.clears_at)
+            if live.last_audio_end_at is not None:
+                self._arm(live.last_audio_end_at + 15.0, "presence_lag", live.user_id)
+        self._arm(sweeper_at, "sweeper", "")
+
+
+_HANDLERS: dict[str, Callable[[TenantState, Event], None]] = {
+    "config.upserted": TenantState._config_upserted,
+    "config.removed": TenantState._config_removed,
+    "task.created": TenantState._task_created,
+    "task.workflow_started": TenantState._task_workflow_started,
+    "task.accepted": TenantState._task_accepted,
+    "task.queued": TenantState._task_queued,
+    "task.policy_level_changed": TenantState._task_policy_level_changed,
+    "task.priority_changed": TenantState._task_priority_changed,
+    "task.preferred_users_changed": TenantState._task_preferred_users_changed,
+    "task.offered": TenantState._task_offered,
+    "task.offer_withdrawn": TenantState._task_offer_withdrawn,
+    "task.declined": TenantState._task_declined,
+    "task.rona": TenantState._task_rona,
+    "task.queue_exited": TenantState._task_queue_exited,
+    "task.connected": TenantState._task_connected,
+    "task.held": TenantState._task_held,
+    "task.resumed": TenantState._task_resumed,
+    "task.parked": TenantState._task_parked,
+    "task.unparked": TenantState._task_unparked,
+    "task.terminated": TenantState._task_terminated,
+    "user.state_changed": TenantState._user_state_changed,
+    "user.presence_changed": TenantState._user_presence_changed,
+    "user.profile_changed": TenantState._user_profile_changed,
+    "user.active_changed": TenantState._user_active_changed,
+    "user.not_available_changed": TenantState._user_not_available_changed,
+    "user.acw_started": TenantState._user_acw_started,
+    "user.acw_extended": TenantState._user_acw_extended,
+    "user.acw_ended": TenantState._user_acw_ended,
+    "user.rona_set": TenantState._user_rona_set,
+    "user.rona_cleared": TenantState._user_rona_cleared,
+}
