@@ -48,7 +48,11 @@ _ROWS: Final[dict[SessionState, tuple[Cell, ...]]] = {
 CONSULTING_ROW: Final[tuple[Cell, ...]] = (B, B, B, B, X, X, X)
 
 MATRIX: Final = MappingProxyType(
-    {(state, kind): cell for state, row in _ROWS.items() for kind, cell in zip(KINDS, row, strict=True)}
+    {
+        (state, kind): cell
+        for state, row in _ROWS.items()
+        for kind, cell in zip(KINDS, row, strict=True)
+    }
 )
 _SUPPLEMENT: Final = MappingProxyType(
     {

@@ -20,9 +20,7 @@ from switchboard.domain.config import (
 from switchboard.domain.enums import Match, ProfileKind
 
 
-def effective_skills(
-    user: User, profile: ResponsibilityProfile | None
-) -> dict[str, UserSkill]:
+def effective_skills(user: User, profile: ResponsibilityProfile | None) -> dict[str, UserSkill]:
     """The user's skills that the active responsibility profile switches on."""
     if profile is None or profile.kind is ProfileKind.OFF_DUTY:
         return {}
@@ -34,9 +32,13 @@ def effective_skills(
         if skill is None:
             continue
         resp = skill.responsibility
-        if entry.min_responsibility is not None and (resp is None or resp < entry.min_responsibility):
+        if entry.min_responsibility is not None and (
+            resp is None or resp < entry.min_responsibility
+        ):
             continue
-        if entry.max_responsibility is not None and (resp is None or resp > entry.max_responsibility):
+        if entry.max_responsibility is not None and (
+            resp is None or resp > entry.max_responsibility
+        ):
             continue
         active[entry.skill_id] = skill
     return active

@@ -23,7 +23,13 @@ AUDIO: Final = frozenset(k for k in TaskKind if k.is_audio)
 NON_AUDIO: Final = frozenset({K.CHAT_INBOUND, K.EMAIL_INBOUND, K.EXTERNAL_TASK})
 #: Kinds that run a workflow (inbound kinds and outbound-with-workflow).
 WITH_WORKFLOW: Final = frozenset(
-    {K.AUDIO_INBOUND, K.CHAT_INBOUND, K.EMAIL_INBOUND, K.EXTERNAL_TASK, K.AUDIO_OUTBOUND_WITH_WORKFLOW}
+    {
+        K.AUDIO_INBOUND,
+        K.CHAT_INBOUND,
+        K.EMAIL_INBOUND,
+        K.EXTERNAL_TASK,
+        K.AUDIO_OUTBOUND_WITH_WORKFLOW,
+    }
 )
 #: Kinds that start in a workflow straight after creation (T2).
 WORKFLOW_FIRST: Final = WITH_WORKFLOW - {K.AUDIO_OUTBOUND_WITH_WORKFLOW}
@@ -72,16 +78,13 @@ TASK_EDGES: Final[tuple[tuple[str, S, S, frozenset[TaskKind]], ...]] = (
     ("T34", S.IN_WORKFLOW, S.OFFERED, WITH_WORKFLOW),
     ("T34", S.OFFERED, S.CONNECTED, WITH_WORKFLOW),
     ("T35", S.IN_WORKFLOW, S.CONNECTED, AUDIO_WITH_WORKFLOW),
-) + tuple(("T36", s, S.TERMINATED, ALL) for s in TaskState if s is not S.TERMINATED)
+    *(("T36", s, S.TERMINATED, ALL) for s in TaskState if s is not S.TERMINATED),
+)
 
 # Built in reverse so that, where two rules share an edge (T11/T34 offered → connected),
 # the first one listed names it.
 _TASK_INDEX: Final = MappingProxyType(
-    {
-        (frm, to, kind): rule
-        for rule, frm, to, kinds in reversed(TASK_EDGES)
-        for kind in kinds
-    }
+    {(frm, to, kind): rule for rule, frm, to, kinds in reversed(TASK_EDGES) for kind in kinds}
 )
 
 
@@ -102,9 +105,7 @@ def task_rule(kind: TaskKind, frm: TaskState, to: TaskState) -> str:
 SESSION_EDGES: Final[dict[U, frozenset[U]]] = {
     U.INCOMING: frozenset({U.CONNECTED, U.DIALING_OUT, U.ENDED}),
     U.DIALING_OUT: frozenset({U.CONNECTED, U.ENDED, U.IN_ACW}),
-    U.CONNECTED: frozenset(
-        {U.ON_HOLD, U.CONSULTING, U.TRANSFERRING, U.PARKED, U.ENDED, U.IN_ACW}
-    ),
+    U.CONNECTED: frozenset({U.ON_HOLD, U.CONSULTING, U.TRANSFERRING, U.PARKED, U.ENDED, U.IN_ACW}),
     U.ON_HOLD: frozenset({U.CONNECTED, U.TRANSFERRING, U.ENDED, U.IN_ACW}),
     U.CONSULTING: frozenset({U.CONNECTED, U.TRANSFERRING, U.ENDED, U.IN_ACW}),
     U.TRANSFERRING: frozenset({U.CONNECTED, U.ENDED, U.IN_ACW}),

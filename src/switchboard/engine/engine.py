@@ -15,6 +15,7 @@ before it is journaled. Several commands may share one commit (group commit).
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import uuid
@@ -33,6 +34,7 @@ from switchboard.domain.availability import (
 )
 from switchboard.domain.enums import (
     AcwEndReason,
+    AssignmentType,
     DistributionType,
     EndReason,
     OfferKind,
@@ -44,6 +46,7 @@ from switchboard.domain.enums import (
     SessionState,
     TaskKind,
     TaskState,
+    UserOrdering,
     WithdrawReason,
 )
 from switchboard.domain.errors import DomainError, NotFound, Refused
@@ -152,6 +155,11 @@ class Engine:
     def uncommitted(self) -> int:
         return len(self._uncommitted)
 
+    @property
+    def oldest_uncommitted_at(self) -> float | None:
+        """When the oldest event still waiting for `commit()` happened (drivers batch on it)."""
+        return self._uncommitted[0].at if self._uncommitted else None
+
     def commit(self) -> list[Event]:
         """Journal the buffered events, then release them to listeners."""
         if not self._uncommitted:
@@ -237,8 +245,10 @@ class Engine:
                 selectable = reason is None
                 any_free = any_free or selectable
                 previous = st.selection.get((user_id, service_id))
-                if previous is None or previous.selectable != selectable or (
-                    previous.reason != reason
+                if (
+                    previous is None
+                    or previous.selectable != selectable
+                    or (previous.reason != reason)
                 ):
                     changes.append(
                         {
@@ -317,9 +327,7 @@ class Engine:
         """Greedy pass over every waiting task of the tenant in global queue order."""
         st = self.state
         now = self.clock.now()
-        waiting = sorted(
-            (t for q in st.queues.values() for t in q), key=Task.queue_key
-        )
+        waiting = sorted((t for q in st.queues.values() for t in q), key=Task.queue_key)
         taken: set[str] = set()
         offers = 0
         for task in waiting:
@@ -333,9 +341,17 @@ class Engine:
         st = self.state
         assert task.queue is not None
         self.metrics.decisions += 1
-        pool = selection.candidates(st, task, now, exclude=taken)
         broadcast = task.queue.distribution_type is DistributionType.BROADCAST
-        chosen = selection.rank(st, task, pool, BROADCAST_BATCH if broadcast else 1)
+        ordering = (
+            task.queue.user_ordering or st.services[task.service_id].distribution.user_ordering
+        )
+        chosen: list[str]
+        if not broadcast and ordering is UserOrdering.LONGEST_IDLE:
+            best = selection.best_longest_idle(st, task, now, taken)
+            chosen = [best] if best is not None else []
+        else:
+            pool = selection.candidates(st, task, now, exclude=taken)
+            chosen = selection.rank(st, task, pool, BROADCAST_BATCH if broadcast else 1)
         if not chosen:
             return []
         generation = task.offer_generation + 1
@@ -382,8 +398,10 @@ class Engine:
                 return
             if kind == "acw" and live.acw is not None and live.acw.ends_at == timer.token:
                 self._end_acw(timer.ref, AcwEndReason.ELAPSED)
-            elif kind == "rona_reset" and live.rona is not None and (
-                live.rona.clears_at == timer.token
+            elif (
+                kind == "rona_reset"
+                and live.rona is not None
+                and (live.rona.clears_at == timer.token)
             ):
                 self._emit(
                     "user.rona_cleared",
@@ -478,7 +496,9 @@ class Engine:
             raise DomainError(
                 f"A '{kind}' must be a {expected.__name__}.", code="invalid_type", type=kind
             )
-        self._emit("config.upserted", {"type": kind, "entity": entity})
+        # The event owns a private copy: neither the caller nor later state changes may
+        # alter a fact once it is emitted (state replaces config objects, never mutates them).
+        self._emit("config.upserted", {"type": kind, "entity": copy.deepcopy(entity)})
         self._settle()
 
     def remove(self, kind: str, entity_id: str) -> None:
@@ -713,8 +733,10 @@ class Engine:
         """Claim a task from the pickup list (K2): same checks as an offer."""
         user = self._user(user_id)
         task = self._live_task(task_id)
-        if task.state is not TaskState.QUEUED or task.queue is None or (
-            task.queue.distribution_type is not DistributionType.PICKUP
+        if (
+            task.state is not TaskState.QUEUED
+            or task.queue is None
+            or (task.queue.distribution_type is not DistributionType.PICKUP)
         ):
             raise Refused(
                 "This task is not waiting in a pickup list.",
@@ -723,9 +745,7 @@ class Engine:
             )
         verdict = self.availability(user.id, task.service_id, task.kind.modality)
         if not verdict.selectable:
-            raise Refused(
-                verdict.message, code="task_unavailable", reason=verdict.reason
-            )
+            raise Refused(verdict.message, code="task_unavailable", reason=verdict.reason)
         why = selection.eligibility(self.state, task, user_id, self.clock.now())
         if why is not None:
             raise Refused(
@@ -905,7 +925,7 @@ class Engine:
         if membership is None:
             raise Refused("The user is not a member of this service.", code="not_member")
         service = self.state.services[service_id]
-        if service.user_assignment_type is not cfg.AssignmentType.TEAMS_BASED:
+        if service.user_assignment_type is not AssignmentType.TEAMS_BASED:
             raise Refused(
                 "Only members of teams-based services switch themselves active; "
                 "skill-based services follow the duty profile.",
@@ -930,9 +950,7 @@ class Engine:
                     field="reason_id",
                 )
             if not reason.enabled:
-                raise Refused(
-                    "This not-available reason is disabled.", code="not_applicable"
-                )
+                raise Refused("This not-available reason is disabled.", code="not_applicable")
         if self.state.live[user_id].not_available_reason_id == reason_id:
             return
         self._emit("user.not_available_changed", {"user_id": user_id, "reason_id": reason_id})
@@ -972,9 +990,7 @@ class Engine:
                 code="acw_extension_not_allowed",
             )
         if acw.extended:
-            raise Refused(
-                "After-call work can be extended once.", code="acw_already_extended"
-            )
+            raise Refused("After-call work can be extended once.", code="acw_already_extended")
         self._emit(
             "user.acw_extended",
             {"user_id": user_id, "ends_at": self.clock.now() + acw.max_extension_s},
@@ -996,9 +1012,7 @@ class Engine:
 
     # ================================================================ queries
 
-    def availability(
-        self, user_id: str, service_id: str, modality: Any = None
-    ) -> Selectability:
+    def availability(self, user_id: str, service_id: str, modality: Any = None) -> Selectability:
         """The full selectability verdict for one user and service (02 §6.3)."""
         st = self.state
         user = self._user(user_id)
@@ -1020,4 +1034,3 @@ class Engine:
         from switchboard.engine.invariants import violations
 
         return violations(self)
-

@@ -30,10 +30,15 @@ def violations(engine: Engine) -> list[str]:
             found.append(f"I1: task {task.id} waits while {sorted(free)} are free for it")
     # I2 single owner / I3 capacity / I6 blocking.
     for task in st.tasks.values():
-        if task.queue is not None and task.queue.distribution_type in (
-            DistributionType.DIRECT,
-            DistributionType.DIRECT_CONFERENCE,
-        ) and len(task.offers) > 1:
+        if (
+            task.queue is not None
+            and task.queue.distribution_type
+            in (
+                DistributionType.DIRECT,
+                DistributionType.DIRECT_CONFERENCE,
+            )
+            and len(task.offers) > 1
+        ):
             found.append(f"I2: direct task {task.id} has {len(task.offers)} offers")
         working = [
             st.sessions[s]
@@ -60,7 +65,7 @@ def violations(engine: Engine) -> list[str]:
             found.append(f"user {user_id} has a RONA flag from an unknown service")
     # Offers only on live, waiting tasks (I4).
     for session in st.sessions.values():
-        task = st.tasks.get(session.task_id)
-        if session.state is SessionState.INCOMING and (task is None or not task.is_waiting):
+        owner = st.tasks.get(session.task_id)
+        if session.state is SessionState.INCOMING and (owner is None or not owner.is_waiting):
             found.append(f"I4: user {session.user_id} rings for task {session.task_id} not waiting")
     return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from switchboard.domain.availability import modality_reasons
 from switchboard.domain.enums import UserOrdering
@@ -66,14 +66,54 @@ def eligibility(state: TenantState, task: Task, user_id: str, now: float) -> str
     return None
 
 
+def _pool(state: TenantState, task: Task) -> Iterator[str]:
+    """Selectable users of the task's service whose level admits them, plus preferred users."""
+    sid = task.service_id
+    for level in range(1, task.policy_level + 1):
+        index = state.idle_index.get((sid, level))
+        if index:
+            for _since, user_id in index:
+                yield user_id
+    free = state.free.get(sid, ())
+    for p in task.preferred_users:
+        above = state.qlevel.get((p.user_id, sid))
+        if p.user_id in free and above is not None and above > task.policy_level:
+            yield p.user_id
+
+
 def candidates(
     state: TenantState, task: Task, now: float, exclude: Iterable[str] = ()
 ) -> list[str]:
+    """Every user free for `task` right now (I1's definition), in no particular order."""
     excluded = set(exclude)
-    free = state.free.get(task.service_id, ())
     return [
-        u for u in free if u not in excluded and eligibility(state, task, u, now) is None
+        u
+        for u in _pool(state, task)
+        if u not in excluded and eligibility(state, task, u, now) is None
     ]
+
+
+def best_longest_idle(state: TenantState, task: Task, now: float, exclude: set[str]) -> str | None:
+    """The single best user under longest-idle order without ranking every candidate.
+
+    Walks each admitted level's index from the longest-idle end and stops at the first
+    eligible user; users who missed the task and preferred users need the general path.
+    """
+    if task.preferred_users or task.skipped:
+        found = rank(state, task, candidates(state, task, now, exclude), 1)
+        return found[0] if found else None
+    best: tuple[float, str] | None = None
+    for level in range(1, task.policy_level + 1):
+        index = state.idle_index.get((task.service_id, level))
+        if not index:
+            continue
+        for entry in index:
+            if best is not None and entry >= best:
+                break
+            if entry[1] not in exclude and eligibility(state, task, entry[1], now) is None:
+                best = entry
+                break
+    return best[1] if best is not None else None
 
 
 def _seed(task: Task, seed: int | None, service_id: str) -> int:

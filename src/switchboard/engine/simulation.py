@@ -29,11 +29,13 @@ import random
 import statistics
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from switchboard.domain import config as cfg
-from switchboard.domain.enums import AssignmentType, DistributionType, Presence
+from switchboard.domain.enums import Presence
 from switchboard.domain.errors import DomainError
 from switchboard.engine.clock import VirtualClock
 from switchboard.engine.engine import Engine, JournalPort
@@ -93,42 +95,6 @@ def sequential_ids(prefix: int = 0) -> Callable[[], str]:
     return lambda: str(uuid.UUID(int=(prefix << 64) | next(counter)))
 
 
-def erlang_scenario(
-    agents: int, *, acw_s: int | None = None, rona_timeout_s: int = 20
-) -> Scenario:
-    """One service, N always-available agents, direct distribution, longest idle (03 §9)."""
-    if agents < 1:
-        raise ValueError(f"agents must be at least 1; got {agents}.")
-    service = cfg.Service(
-        id="svc-erlang",
-        name="Erlang",
-        upn="erlang@sim.switchboard.test",
-        user_assignment_type=AssignmentType.TEAMS_BASED,
-    )
-    service.queue.distribution_type = DistributionType.DIRECT
-    service.queue.rona_timeout_s = rona_timeout_s
-    if acw_s is not None:
-        service.distribution.acw_enabled = True
-        service.distribution.acw_duration_s = acw_s
-    users = [
-        cfg.User(
-            id=f"agent-{i:05d}",
-            upn=f"agent{i}@sim.switchboard.test",
-            display_name=f"Agent {i}",
-            memberships={service.id: cfg.Membership(service.id)},
-        )
-        for i in range(agents)
-    ]
-    tenant = cfg.Tenant(id="sim", name="Simulation")
-    tenant.settings.max_concurrent_tasks_per_service.audio = None
-    return Scenario(
-        tenant=tenant,
-        entities=[("service", service), *(("user", u) for u in users)],
-        user_ids=[u.id for u in users],
-        service_weights=[(service.id, 1.0)],
-    )
-
-
 @dataclass(slots=True)
 class CallRecord:
     arrived: float
@@ -170,6 +136,7 @@ class Simulator:
         *,
         journal: JournalPort | None = None,
         commit_every: int = 2_000,
+        commit_window_s: float | None = None,
         progress: Callable[[int], None] | None = None,
         engine_hook: Callable[[Engine], None] | None = None,
     ) -> None:
@@ -180,6 +147,10 @@ class Simulator:
         if engine_hook is not None:
             engine_hook(self.engine)
         self.commit_every = commit_every
+        # Group commit in virtual time: events may wait for their commit as long as no
+        # reaction to them could be due yet. Agents answer `ring_s` after an offer, so that
+        # is the window by default; with instant answers every instant commits on its own.
+        self.commit_window_s = params.ring_s if commit_window_s is None else commit_window_s
         self.progress = progress
         self.rng = random.Random(params.seed)
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
@@ -235,10 +206,9 @@ class Simulator:
             self.engine.customer_hang_up(task_id)
 
     def _answer(self, user_id: str, task_id: str) -> None:
-        try:
+        # The caller may have hung up or the offer been withdrawn meanwhile: a real race.
+        with suppress(DomainError):
             self.engine.accept(user_id, task_id)
-        except DomainError:
-            pass  # the caller hung up or the offer was withdrawn meanwhile: a real race
 
     def _finish(self, user_id: str, task_id: str) -> None:
         task = self.engine.state.tasks.get(task_id)
@@ -252,16 +222,15 @@ class Simulator:
             name = e.name
             if name == "task.offered":
                 user_id, task_id = e.data["user_id"], e.data["task_id"]
-                if ring > 0:
-                    self._at(now + ring, lambda u=user_id, t=task_id: self._answer(u, t))
-                else:
-                    self._at(now, lambda u=user_id, t=task_id: self._answer(u, t))
+                when = max(e.at + ring, now)
+                self._at(when, partial(self._answer, user_id, task_id))
             elif name == "task.connected":
                 task_id = e.data["task_id"]
                 record = self.records[task_id]
                 record.answered = e.at
                 user_id = e.data["user_id"]
-                self._at(e.at + record.handle_s, lambda u=user_id, t=task_id: self._finish(u, t))
+                when = max(e.at + record.handle_s, now)
+                self._at(when, partial(self._finish, user_id, task_id))
             elif name == "task.terminated":
                 record_or_none = self.records.get(e.data["task_id"])
                 if record_or_none is not None:
@@ -278,12 +247,18 @@ class Simulator:
         engine, clock = self.engine, self.clock
         self._at(clock.now(), lambda: self._arrive(0))
         while True:
-            if engine.uncommitted:
-                next_world = self._heap[0][0] if self._heap else math.inf
-                if next_world > clock.now() or engine.uncommitted >= self.commit_every:
-                    engine.commit()
             deadline = engine.next_deadline()
             next_world = self._heap[0][0] if self._heap else math.inf
+            oldest = engine.oldest_uncommitted_at
+            if oldest is not None:
+                upcoming = min(next_world, deadline if deadline is not None else math.inf)
+                if (
+                    upcoming > oldest + self.commit_window_s
+                    or engine.uncommitted >= self.commit_every
+                    or (not self._heap and deadline is None)
+                ):
+                    engine.commit()
+                    continue
             if not self._heap and (self.ended >= self.params.calls or deadline is None):
                 break
             if deadline is not None and deadline <= next_world:
@@ -311,10 +286,16 @@ class Simulator:
             (r.answered if r.answered is not None else (r.abandoned or r.arrived)) - r.arrived
             for r in measured
         ]
+        # Occupancy over the arrival window only: the drain after the last arrival would
+        # otherwise dilute it.
         first = min((r.arrived for r in measured), default=self.start)
-        last = max((r.ended or r.arrived for r in measured), default=first)
+        last = max((r.arrived for r in self.records.values()), default=first)
         span = max(last - first, 1e-9)
-        talk = sum(min(r.handle_s, (r.ended or last) - (r.answered or last)) for r in answered)
+        talk = 0.0
+        for r in answered:
+            if r.answered is not None:
+                end = r.ended if r.ended is not None else r.answered + r.handle_s
+                talk += max(0.0, min(end, last) - max(r.answered, first))
         agents = len(self.scenario.user_ids)
         base = n - short_abandons
         return RunResult(
@@ -349,8 +330,6 @@ class Summary:
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def replicate(
-    make: Callable[[int], Simulator], replications: int, *, seed: int = 1
-) -> Summary:
+def replicate(make: Callable[[int], Simulator], replications: int, *, seed: int = 1) -> Summary:
     """Run independent replications with seeds seed, seed+1, ..."""
     return Summary([make(seed + i).run() for i in range(replications)])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sortedcontainers import SortedList
@@ -98,6 +98,10 @@ class TenantState:
     # indexes
     queues: dict[str, SortedList] = field(default_factory=dict)  # service -> queued tasks
     free: dict[str, set[str]] = field(default_factory=dict)  # service -> selectable users
+    #: (service, qualifying level) -> selectable users ordered by (idle_since, user id)
+    idle_index: dict[tuple[str, int], SortedList] = field(default_factory=dict)
+    #: (user, service) -> (level, idle_since) under which the user sits in `idle_index`
+    idle_pos: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=dict)  # service -> user ids
     qlevel: dict[tuple[str, str], int | None] = field(default_factory=dict)
     selection: dict[tuple[str, str], Selection] = field(default_factory=dict)
@@ -177,6 +181,23 @@ class TenantState:
                 elif service.user_assignment_type is AssignmentType.TEAMS_BASED:
                     level = 1
             self.qlevel[(user_id, service_id)] = level
+            pos = self.idle_pos.get((user_id, service_id))
+            if pos is not None and pos[0] != level:
+                self._unindex_idle(user_id, service_id)
+                if level is not None:
+                    self._index_idle(user_id, service_id, level, pos[1])
+
+    def _index_idle(self, user_id: str, service_id: str, level: int, since: float) -> None:
+        index = self.idle_index.get((service_id, level))
+        if index is None:
+            index = self.idle_index[(service_id, level)] = SortedList()
+        index.add((since, user_id))
+        self.idle_pos[(user_id, service_id)] = (level, since)
+
+    def _unindex_idle(self, user_id: str, service_id: str) -> None:
+        pos = self.idle_pos.pop((user_id, service_id), None)
+        if pos is not None:
+            self.idle_index[(service_id, pos[0])].remove((pos[1], user_id))
 
     def _index_members(self, user: cfg.User, previous: cfg.User | None) -> None:
         if previous is not None:
@@ -545,10 +566,14 @@ class TenantState:
             self.selection[(user_id, service_id)] = Selection(selectable, reason)
             self.published.setdefault(user_id, set()).add(service_id)
             free = self.free.setdefault(service_id, set())
+            self._unindex_idle(user_id, service_id)
             if selectable:
                 free.add(user_id)
                 live.idle_since[service_id] = e.at
                 self.newly_free.add(user_id)
+                level = self.qlevel.get((user_id, service_id))
+                if level is not None:
+                    self._index_idle(user_id, service_id, level, e.at)
             else:
                 free.discard(user_id)
 
@@ -558,15 +583,21 @@ class TenantState:
         live.presence_at = e.at
         self.touched_users.add(live.user_id)
 
+    # Configuration objects may be shared with the event that brought them, so runtime
+    # changes replace them rather than mutate them.
+
     def _user_profile_changed(self, e: Event) -> None:
         user = self.users[e.data["user_id"]]
-        user.active_profile_id = e.data["profile_id"]
+        user = self.users[user.id] = replace(user, active_profile_id=e.data["profile_id"])
         self.recompute_qualifying(user.id)
         self.touched_users.add(user.id)
 
     def _user_active_changed(self, e: Event) -> None:
         user = self.users[e.data["user_id"]]
-        user.memberships[e.data["service_id"]].active = e.data["active"]
+        service_id: str = e.data["service_id"]
+        memberships = dict(user.memberships)
+        memberships[service_id] = replace(memberships[service_id], active=e.data["active"])
+        self.users[user.id] = replace(user, memberships=memberships)
         self.touched_users.add(user.id)
 
     def _user_not_available_changed(self, e: Event) -> None:
@@ -600,7 +631,9 @@ class TenantState:
         live = self.user_live(e.data["user_id"])
         acw, live.acw = live.acw, None
         for session in list(live.sessions.values()):
-            if session.state is SessionState.IN_ACW and (acw is None or session.task_id == acw.task_id):
+            if session.state is SessionState.IN_ACW and (
+                acw is None or session.task_id == acw.task_id
+            ):
                 self._end_session(session, SessionOutcome.ACCEPTED, e.at)
         self.touched_users.add(live.user_id)
 

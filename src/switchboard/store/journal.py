@@ -88,8 +88,7 @@ CREATE TABLE IF NOT EXISTS journal (
 """
 _INSERT = "INSERT INTO journal (tenant_id, seq, name, at, data) VALUES (?, ?, ?, ?, ?)"
 _READ = (
-    "SELECT seq, name, at, data FROM journal WHERE tenant_id = ? AND seq > ? "
-    "ORDER BY seq LIMIT ?"
+    "SELECT seq, name, at, data FROM journal WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 )
 _LAST = "SELECT MAX(seq) FROM journal WHERE tenant_id = ?"
 
@@ -156,6 +155,10 @@ class SqliteJournal:
         """Store `events` in one transaction; return once they are committed.
 
         The batch must continue the journal: seqs `last_seq() + 1, + 2, ...`.
+        Raises `DuplicateSeqError` for a seq that is journaled already (checked
+        against this object's view first, then by the primary key, which also
+        catches another writer) and `JournalGapError` for a skipped seq; either
+        way nothing of the batch is stored.
         """
         if not events:
             return
@@ -163,7 +166,8 @@ class SqliteJournal:
         expected = self._last + 1
         for offset, event in enumerate(events):
             if event.seq != expected + offset:
-                raise JournalGapError(
+                error = DuplicateSeqError if event.seq < expected + offset else JournalGapError
+                raise error(
                     f"tenant {self.tenant_id!r}: event {event.name!r} has seq {event.seq}, "
                     f"the journal expects {expected + offset}"
                 )
