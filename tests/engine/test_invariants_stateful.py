@@ -64,6 +64,7 @@ DIST_TYPES = (
 PRESENCES = (
     Presence.AVAILABLE,
     Presence.AVAILABLE,
+    Presence.AVAILABLE,
     Presence.AWAY,
     Presence.BUSY,
     Presence.BUSY_IN_CALL,
@@ -89,6 +90,16 @@ class Setup:
 
 @st.composite
 def distribution_settings(draw: st.DrawFn, skill_based: bool) -> cfg.DistributionSettings:
+    orderings = (
+        list(UserOrdering)
+        if skill_based
+        else [
+            UserOrdering.LONGEST_IDLE,
+            UserOrdering.ROUND_ROBIN,
+            UserOrdering.RANDOM,
+        ]
+    )
+    ordering = draw(st.sampled_from(orderings))
     return cfg.DistributionSettings(
         available_when_busy=draw(st.booleans()),
         available_when_away=draw(st.booleans()),
@@ -100,14 +111,10 @@ def distribution_settings(draw: st.DrawFn, skill_based: bool) -> cfg.Distributio
         persistent_rona=draw(st.booleans()),
         rona_reset_s=draw(st.integers(10, 90)),
         default_priority=draw(st.sampled_from(list(Priority))),
-        user_ordering=draw(
-            st.sampled_from(list(UserOrdering))
-            if skill_based
-            else st.sampled_from(
-                [UserOrdering.LONGEST_IDLE, UserOrdering.ROUND_ROBIN, UserOrdering.RANDOM]
-            )
-        ),
-        random_seed=draw(st.none() | st.integers(0, 1000)),
+        user_ordering=ordering,
+        random_seed=draw(st.none() | st.integers(0, 1000))
+        if ordering is UserOrdering.RANDOM
+        else None,
         preferred_wait_s=draw(st.sampled_from([0, 0, 8, 25])),
     )
 
@@ -150,9 +157,7 @@ def setups(draw: st.DrawFn) -> Setup:
     last_any = draw(st.booleans())
     levels.append(
         cfg.PolicyLevel(
-            requirements=()
-            if last_any
-            else (cfg.Requirement(SKILL_A), cfg.Requirement(SKILL_B)),
+            requirements=() if last_any else (cfg.Requirement(SKILL_A), cfg.Requirement(SKILL_B)),
             match=Match.ANY,
         )
     )
@@ -381,11 +386,7 @@ class EngineMachine(RuleBasedStateMachine):
                 j.terminated[task_id] += 1
                 if j.terminated[task_id] > 1:
                     j.problems.append(f"task {task_id} terminated twice")
-            elif (
-                event.name.startswith("task.")
-                and task_id is not None
-                and j.terminated[task_id]
-            ):
+            elif event.name.startswith("task.") and task_id is not None and j.terminated[task_id]:
                 j.problems.append(f"I4: {event.name} for task {task_id} after it terminated")
             if event.name == "task.rona":
                 kind = self.engine.offer_types.get(event.data["offer_id"])
@@ -426,9 +427,7 @@ class EngineMachine(RuleBasedStateMachine):
         return [t for t in tasks if t.state in states]
 
     def _offers(self) -> list[tuple[str, str]]:
-        return sorted(
-            (t.id, o.user_id) for t in self.ts.tasks.values() for o in t.offers.values()
-        )
+        return sorted((t.id, o.user_id) for t in self.ts.tasks.values() for o in t.offers.values())
 
     def _users(self) -> list[str]:
         return sorted(self.ts.users)
@@ -469,7 +468,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(
         service=st.sampled_from([TB, SK, TB2]),
-        chat=st.booleans(),
+        chat=st.sampled_from([False, False, False, True]),
         priority=st.none() | st.sampled_from(list(Priority)),
         preferred=st.lists(st.integers(0, 5), max_size=2, unique=True),
         preferred_priority=st.none() | st.integers(1, 99),
@@ -507,6 +506,8 @@ class EngineMachine(RuleBasedStateMachine):
             if kind.modality not in self.ts.services[service].enabled_modalities:
                 assert task.state is TaskState.TERMINATED
                 assert task.end_reason is not None and task.end_reason.value == "rejected"
+            else:
+                assert task.queued_once and task.policy_level >= 1
 
     @precondition(lambda self: bool(self.ts.tasks))
     @rule(pick=st.integers(0, 10_000))
@@ -514,42 +515,33 @@ class EngineMachine(RuleBasedStateMachine):
         task: Task = self._pick(self._live_tasks(), pick)
         self._attempt(lambda: self.engine.customer_hang_up(task.id), expect_ok=True)
         assert task.id not in self.ts.tasks
-        assert task.id not in {s.task_id for s in self.ts.sessions.values()} or all(
+        assert all(
             s.state is SessionState.IN_ACW
             for s in self.ts.sessions.values()
             if s.task_id == task.id
         )
 
-    @precondition(lambda self: bool(self.created))
-    @rule(pick=st.integers(0, 10_000), user=st.integers(0, 5))
-    def late_commands_on_ended_task(self, pick: int, user: int) -> None:
-        ended = [t for t in self.created if t not in self.ts.tasks]
-        if not ended:
-            return
-        task_id = self._pick(ended, pick)
-        user_id = self._pick(self._users(), user)
-        for command in (
-            lambda: self.engine.accept(user_id, task_id),
-            lambda: self.engine.decline(user_id, task_id),
-            lambda: self.engine.customer_hang_up(task_id),
-            lambda: self.engine.hang_up(user_id, task_id),
-            lambda: self.engine.set_priority(task_id, Priority.HIGH),
-        ):
-            self._attempt(command, expect_ok=False)
-
-    @precondition(lambda self: bool(self._offers()))
-    @rule(pick=st.integers(0, 10_000))
-    def accept_offer(self, pick: int) -> None:
+    def _accept(self, pick: int) -> None:
         task_id, user_id = self._pick(self._offers(), pick)
         task = self.ts.tasks[task_id]
         others = [o.user_id for o in task.offers.values() if o.user_id != user_id]
         self._attempt(lambda: self.engine.accept(user_id, task_id), expect_ok=True)
         assert task.state is TaskState.CONNECTED and task.connected_user_id == user_id
         assert not task.offers
-        for other in others:
+        for other in others:  # B3: the others were withdrawn in the same step
             live = self.ts.live[other]
             assert all(s.task_id != task_id for s in live.sessions.values())
             self._attempt(lambda o=other: self.engine.accept(o, task_id), expect_ok=False)
+
+    @precondition(lambda self: bool(self._offers()))
+    @rule(pick=st.integers(0, 10_000))
+    def accept_offer(self, pick: int) -> None:
+        self._accept(pick)
+
+    @precondition(lambda self: bool(self._offers()))
+    @rule(pick=st.integers(0, 10_000))
+    def accept_another_offer(self, pick: int) -> None:
+        self._accept(pick)
 
     @precondition(lambda self: bool(self._offers()))
     @rule(pick=st.integers(0, 10_000))
@@ -563,18 +555,6 @@ class EngineMachine(RuleBasedStateMachine):
             # R2/R4: the decliner is skipped for 10 s (a broadcast batch may re-form, B5).
             assert all(o.user_id != user_id for o in task.offers.values())
             assert task.skip_until.get(user_id, 0.0) > self.clock.now()
-
-    @rule(task_pick=st.integers(0, 10_000), user=st.integers(0, 5))
-    def accept_without_offer(self, task_pick: int, user: int) -> None:
-        tasks = self._live_tasks()
-        if not tasks:
-            return
-        task: Task = self._pick(tasks, task_pick)
-        user_id = self._pick(self._users(), user)
-        has_offer = any(o.user_id == user_id for o in task.offers.values())
-        if not has_offer:
-            self._attempt(lambda: self.engine.accept(user_id, task.id), expect_ok=False)
-            self._attempt(lambda: self.engine.decline(user_id, task.id), expect_ok=False)
 
     @precondition(lambda self: bool(self._live_tasks(WORK_STATES)))
     @rule(pick=st.integers(0, 10_000))
@@ -593,141 +573,188 @@ class EngineMachine(RuleBasedStateMachine):
             assert acw is not None and acw.task_id == task.id, "A1: ACW did not start"
 
     @precondition(lambda self: bool(self._live_tasks(WORK_STATES)))
-    @rule(pick=st.integers(0, 10_000), other=st.integers(0, 5))
-    def stranger_hangs_up(self, pick: int, other: int) -> None:
-        task: Task = self._pick(self._live_tasks(WORK_STATES), pick)
-        user_id = self._pick(self._users(), other)
-        if user_id != task.connected_user_id:
-            self._attempt(lambda: self.engine.hang_up(user_id, task.id), expect_ok=False)
-            self._attempt(lambda: self.engine.park(user_id, task.id), expect_ok=False)
-
-    @precondition(lambda self: bool(self._live_tasks(WORK_STATES)))
-    @rule(pick=st.integers(0, 10_000))
-    def hold(self, pick: int) -> None:
-        task: Task = self._pick(self._live_tasks(WORK_STATES), pick)
+    @rule(
+        pick=st.integers(0, 10_000),
+        op=st.sampled_from(["hold", "resume", "park", "park", "unpark", "unpark"]),
+        fitting=st.booleans(),
+    )
+    def work_command(self, pick: int, op: str, fitting: bool) -> None:
+        wanted = {
+            "hold": TaskState.CONNECTED,
+            "resume": TaskState.ON_HOLD,
+            "park": TaskState.CONNECTED,
+            "unpark": TaskState.PARKED,
+        }[op]
+        tasks = self._live_tasks(WORK_STATES)
+        # Mostly aim at a task in the state the command needs; sometimes at any task.
+        fit = [t for t in tasks if t.state is wanted] if fitting else []
+        task: Task = self._pick(fit or tasks, pick)
         user_id = task.connected_user_id
         assert user_id is not None
-        ok = task.state is TaskState.CONNECTED and task.kind.is_audio
-        self._attempt(lambda: self.engine.hold(user_id, task.id), expect_ok=ok)
-
-    @precondition(lambda self: bool(self._live_tasks(WORK_STATES)))
-    @rule(pick=st.integers(0, 10_000))
-    def resume(self, pick: int) -> None:
-        task: Task = self._pick(self._live_tasks(WORK_STATES), pick)
-        user_id = task.connected_user_id
-        assert user_id is not None
-        ok = task.state is TaskState.ON_HOLD
-        self._attempt(lambda: self.engine.resume(user_id, task.id), expect_ok=ok)
-
-    @precondition(lambda self: bool(self._live_tasks(WORK_STATES)))
-    @rule(pick=st.integers(0, 10_000))
-    def park(self, pick: int) -> None:
-        task: Task = self._pick(self._live_tasks(WORK_STATES), pick)
-        user_id = task.connected_user_id
-        assert user_id is not None
-        ok = task.state is TaskState.CONNECTED
-        self._attempt(lambda: self.engine.park(user_id, task.id), expect_ok=ok)
-
-    @precondition(lambda self: bool(self._live_tasks(WORK_STATES)))
-    @rule(pick=st.integers(0, 10_000))
-    def unpark(self, pick: int) -> None:
-        task: Task = self._pick(self._live_tasks(WORK_STATES), pick)
-        user_id = task.connected_user_id
-        assert user_id is not None
-        live = self.ts.live[user_id]
-        # P3/P5: only parked sessions run in parallel; any other blocking session refuses.
-        other_blocking = any(
-            is_blocking(s.state, s.kind) for s in live.sessions.values() if s.task_id != task.id
-        )
-        ok = task.state is TaskState.PARKED and not other_blocking
-        self._attempt(lambda: self.engine.unpark(user_id, task.id), expect_ok=ok)
+        engine = self.engine
+        if op == "hold":
+            ok = task.state is TaskState.CONNECTED and task.kind.is_audio
+            self._attempt(lambda: engine.hold(user_id, task.id), expect_ok=ok)
+        elif op == "resume":
+            ok = task.state is TaskState.ON_HOLD
+            self._attempt(lambda: engine.resume(user_id, task.id), expect_ok=ok)
+        elif op == "park":
+            ok = task.state is TaskState.CONNECTED
+            self._attempt(lambda: engine.park(user_id, task.id), expect_ok=ok)
+        else:
+            live = self.ts.live[user_id]
+            # P3/P5: only parked sessions run in parallel; another blocking session refuses.
+            other_blocking = any(
+                is_blocking(s.state, s.kind) for s in live.sessions.values() if s.task_id != task.id
+            )
+            ok = task.state is TaskState.PARKED and not other_blocking
+            self._attempt(lambda: engine.unpark(user_id, task.id), expect_ok=ok)
 
     @precondition(lambda self: bool(self.ts.tasks))
-    @rule(pick=st.integers(0, 10_000), priority=st.sampled_from(list(Priority)))
-    def change_priority(self, pick: int, priority: Priority) -> None:
+    @rule(
+        pick=st.integers(0, 10_000),
+        priority=st.none() | st.sampled_from(list(Priority)),
+        users=st.lists(st.integers(0, 5), max_size=2),
+    )
+    def update_task(self, pick: int, priority: Priority | None, users: list[int]) -> None:
         task: Task = self._pick(self._live_tasks(), pick)
-        vea = task.virtual_enqueue_at
-        self._attempt(lambda: self.engine.set_priority(task.id, priority), expect_ok=True)
-        assert task.virtual_enqueue_at == vea, "Q4: a priority change kept virtual_enqueue_at"
-
-    @precondition(lambda self: bool(self.ts.tasks))
-    @rule(pick=st.integers(0, 10_000), users=st.lists(st.integers(0, 5), max_size=2))
-    def change_preferred_users(self, pick: int, users: list[int]) -> None:
-        task: Task = self._pick(self._live_tasks(), pick)
-        ids = self._users()
-        prefs = [PreferredUser(ids[i % len(ids)]) for i in users]
-        unique = len({p.user_id for p in prefs}) == len(prefs)
-        self._attempt(
-            lambda: self.engine.set_preferred_users(task.id, prefs), expect_ok=unique
-        )
+        if priority is not None:
+            vea = task.virtual_enqueue_at
+            self._attempt(lambda: self.engine.set_priority(task.id, priority), expect_ok=True)
+            assert task.priority is priority
+            assert task.virtual_enqueue_at == vea, "Q4: priority changes keep the position time"
+        else:
+            ids = self._users()
+            prefs = [PreferredUser(ids[i % len(ids)]) for i in users]
+            unique = len({p.user_id for p in prefs}) == len(prefs)
+            self._attempt(lambda: self.engine.set_preferred_users(task.id, prefs), expect_ok=unique)
 
     # ------------------------------------------------------------ user rules
 
-    @rule(user=st.integers(0, 5), presence=st.sampled_from(PRESENCES))
-    def presence(self, user: int, presence: Presence) -> None:
-        user_id = self._pick(self._users(), user)
-        self._attempt(lambda: self.engine.set_presence(user_id, presence), expect_ok=True)
-        if presence is Presence.OFFLINE:
-            assert self.ts.live[user_id].rona is None, "R6: going offline clears RONA"
-
-    @rule(user=st.integers(0, 5), on_duty=st.booleans())
-    def duty(self, user: int, on_duty: bool) -> None:
-        user_id = self._pick(self._users(), user)
-        member = self.ts.users[user_id]
-        skill_based = any(
-            self.ts.services[s].user_assignment_type is AssignmentType.SKILL_BASED
-            for s in member.memberships
-        )
-        if not skill_based:
-            return  # 01 §6.4: duty profiles need a skill_based membership
-        profile = cfg.ON_DUTY_PROFILE_ID if on_duty else cfg.OFF_DUTY_PROFILE_ID
-        self._attempt(lambda: self.engine.set_profile(user_id, profile), expect_ok=True)
-        if not on_duty:
-            assert self.ts.live[user_id].rona is None, "R6: going off duty clears RONA"
-
-    @rule(user=st.integers(0, 5), service=st.sampled_from([TB, SK, TB2]), active=st.booleans())
-    def toggle_active(self, user: int, service: str, active: bool) -> None:
-        user_id = self._pick(self._users(), user)
-        member = self.ts.users[user_id]
-        ok = (
-            service in member.memberships
-            and self.ts.services[service].user_assignment_type is AssignmentType.TEAMS_BASED
-        )
-        self._attempt(lambda: self.engine.set_active(user_id, service, active), expect_ok=ok)
-
     @rule(
         user=st.integers(0, 5),
+        op=st.sampled_from(["presence", "presence", "duty", "active", "not_available"]),
+        presence=st.sampled_from(PRESENCES),
+        flag=st.booleans(),
+        service=st.sampled_from([TB, SK, TB2]),
         reason=st.sampled_from([BREAK, None, None, DISABLED_REASON, "unknown"]),
     )
-    def not_available(self, user: int, reason: str | None) -> None:
+    def update_user(
+        self,
+        user: int,
+        op: str,
+        presence: Presence,
+        flag: bool,
+        service: str,
+        reason: str | None,
+    ) -> None:
         user_id = self._pick(self._users(), user)
-        ok = reason in (BREAK, None)
-        self._attempt(lambda: self.engine.set_not_available(user_id, reason), expect_ok=ok)
+        engine = self.engine
+        member = self.ts.users[user_id]
+        if op == "presence":
+            self._attempt(lambda: engine.set_presence(user_id, presence), expect_ok=True)
+            if presence is Presence.OFFLINE:
+                assert self.ts.live[user_id].rona is None, "R6: going offline clears RONA"
+        elif op == "duty":
+            skill_based = any(
+                self.ts.services[s].user_assignment_type is AssignmentType.SKILL_BASED
+                for s in member.memberships
+            )
+            if not skill_based:
+                return  # 01 §6.4: duty profiles need a skill_based membership
+            profile = cfg.ON_DUTY_PROFILE_ID if flag else cfg.OFF_DUTY_PROFILE_ID
+            self._attempt(lambda: engine.set_profile(user_id, profile), expect_ok=True)
+            if not flag:
+                assert self.ts.live[user_id].rona is None, "R6: going off duty clears RONA"
+        elif op == "active":
+            ok = (
+                service in member.memberships
+                and self.ts.services[service].user_assignment_type is AssignmentType.TEAMS_BASED
+            )
+            self._attempt(lambda: engine.set_active(user_id, service, flag), expect_ok=ok)
+        else:
+            ok = reason in (BREAK, None)
+            self._attempt(lambda: engine.set_not_available(user_id, reason), expect_ok=ok)
 
-    @rule(user=st.integers(0, 5), supervisor=st.booleans())
-    def reset_rona(self, user: int, supervisor: bool) -> None:
-        user_id = self._pick(self._users(), user)
-        ok = self.ts.live[user_id].rona is not None
-        self._attempt(
-            lambda: self.engine.reset_rona(user_id, by_supervisor=supervisor), expect_ok=ok
-        )
-        assert self.ts.live[user_id].rona is None
+    def _flagged_users(self) -> list[str]:
+        return [u for u, live in sorted(self.ts.live.items()) if live.rona or live.acw]
 
-    @rule(user=st.integers(0, 5), supervisor=st.booleans())
-    def end_acw(self, user: int, supervisor: bool) -> None:
-        user_id = self._pick(self._users(), user)
-        acw = self.ts.live[user_id].acw
-        ok = acw is not None and (supervisor or acw.allow_early_end)
-        self._attempt(
-            lambda: self.engine.end_acw(user_id, by_supervisor=supervisor), expect_ok=ok
-        )
+    @precondition(lambda self: bool(self._flagged_users()))
+    @rule(
+        user=st.integers(0, 5),
+        op=st.sampled_from(["reset_rona", "end_acw", "end_acw", "extend_acw"]),
+        supervisor=st.booleans(),
+    )
+    def user_flags(self, user: int, op: str, supervisor: bool) -> None:
+        flagged = self._flagged_users()
+        user_id = self._pick(flagged, user)
+        live = self.ts.live[user_id]
+        engine = self.engine
+        acw = live.acw
+        if op == "reset_rona":
+            ok = live.rona is not None
+            self._attempt(
+                lambda: engine.reset_rona(user_id, by_supervisor=supervisor), expect_ok=ok
+            )
+            assert live.rona is None
+        elif op == "end_acw":
+            ok = acw is not None and (supervisor or acw.allow_early_end)
+            self._attempt(lambda: engine.end_acw(user_id, by_supervisor=supervisor), expect_ok=ok)
+            if ok:
+                assert live.acw is None
+        else:
+            ok = acw is not None and acw.allow_extension and not acw.extended
+            self._attempt(lambda: engine.extend_acw(user_id), expect_ok=ok)
+            if ok:
+                assert live.acw is not None and live.acw.extended
 
-    @rule(user=st.integers(0, 5))
-    def extend_acw(self, user: int) -> None:
+    @rule(
+        op=st.sampled_from(["ended", "no_offer", "stranger", "flags"]),
+        pick=st.integers(0, 10_000),
+        user=st.integers(0, 5),
+    )
+    def refused_commands(self, op: str, pick: int, user: int) -> None:
+        """Commands that must be refused with a DomainError and change nothing."""
+        engine = self.engine
         user_id = self._pick(self._users(), user)
-        acw = self.ts.live[user_id].acw
-        ok = acw is not None and acw.allow_extension and not acw.extended
-        self._attempt(lambda: self.engine.extend_acw(user_id), expect_ok=ok)
+        if op == "flags":
+            live = self.ts.live[user_id]
+            if live.rona is None:
+                self._attempt(lambda: engine.reset_rona(user_id), expect_ok=False)
+            if live.acw is None:
+                self._attempt(lambda: engine.end_acw(user_id), expect_ok=False)
+                self._attempt(lambda: engine.extend_acw(user_id), expect_ok=False)
+            return
+        if op == "ended":
+            ended = [t for t in self.created if t not in self.ts.tasks]
+            if not ended:
+                return
+            task_id = self._pick(ended, pick)
+            for command in (
+                lambda: engine.accept(user_id, task_id),
+                lambda: engine.decline(user_id, task_id),
+                lambda: engine.customer_hang_up(task_id),
+                lambda: engine.hang_up(user_id, task_id),
+                lambda: engine.set_priority(task_id, Priority.HIGH),
+            ):
+                self._attempt(command, expect_ok=False)
+            return
+        tasks = self._live_tasks()
+        if not tasks:
+            return
+        task: Task = self._pick(tasks, pick)
+        if op == "no_offer":
+            if all(o.user_id != user_id for o in task.offers.values()):
+                self._attempt(lambda: engine.accept(user_id, task.id), expect_ok=False)
+                self._attempt(lambda: engine.decline(user_id, task.id), expect_ok=False)
+        elif user_id != task.connected_user_id:
+            for command in (
+                lambda: engine.hang_up(user_id, task.id),
+                lambda: engine.park(user_id, task.id),
+                lambda: engine.unpark(user_id, task.id),
+                lambda: engine.hold(user_id, task.id),
+            ):
+                self._attempt(command, expect_ok=False)
 
     # ------------------------------------------------------------ time and commits
 
@@ -782,9 +809,7 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def task_and_queue_consistency(self) -> None:
         st_ = self.ts
-        queued = {
-            t.id for t in st_.tasks.values() if t.state is TaskState.QUEUED
-        }
+        queued = {t.id for t in st_.tasks.values() if t.state is TaskState.QUEUED}
         in_queues = [t.id for q in st_.queues.values() for t in q]
         assert len(in_queues) == len(set(in_queues)), "a task is queued twice"
         assert set(in_queues) == queued
@@ -825,9 +850,7 @@ class EngineMachine(RuleBasedStateMachine):
             for modality in Modality:
                 count = sum(1 for s in occupying if s.modality is modality)
                 assert count <= max(par.modality_limit(modality), 0), (user_id, modality)
-            blocking = [
-                s for s in live.sessions.values() if is_blocking(s.state, s.kind)
-            ]
+            blocking = [s for s in live.sessions.values() if is_blocking(s.state, s.kind)]
             in_acw = [s for s in blocking if s.state is SessionState.IN_ACW]
             assert len(blocking) - len(in_acw) <= 1, f"I3/I6: {user_id} {blocking}"
             if not par.enabled:

@@ -37,7 +37,7 @@ def services() -> list[cfg.Service]:
         name="Support",
         upn="support@acme.test",
         user_assignment_type=AssignmentType.TEAMS_BASED,
-        distribution=cfg.DistributionSettings(acw_enabled=True, acw_duration_s=4),
+        distribution=cfg.DistributionSettings(acw_enabled=True, acw_duration_s=5),
         queue=cfg.QueueSettings(rona_timeout_s=8),
     )
     sales = cfg.Service(

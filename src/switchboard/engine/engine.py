@@ -49,12 +49,14 @@ from switchboard.domain.enums import (
     UserOrdering,
     WithdrawReason,
 )
+from switchboard.domain import validation
 from switchboard.domain.errors import DomainError, NotFound, Refused
+from switchboard.domain.validation import Catalog, Issue, require_valid
 from switchboard.domain.task import PreferredUser, QueueSpec, Task
 from switchboard.engine import selection
 from switchboard.engine.clock import Clock
 from switchboard.engine.events import Event
-from switchboard.engine.state import TenantState
+from switchboard.engine.state import ROOT_OU_ID, TenantState
 from switchboard.engine.timers import Timer, TimerHeap
 
 log = logging.getLogger(__name__)
@@ -485,8 +487,14 @@ class Engine:
 
     # ================================================================ configuration
 
-    def upsert(self, kind: str, entity: Any) -> None:
-        """Create or replace a configuration entity (validated by the caller's layer)."""
+    def upsert(self, kind: str, entity: Any, *, validate: bool = True) -> None:
+        """Create or replace a configuration entity.
+
+        With `validate` (the default) the entity is checked against 01-model.md and the
+        tenant's other entities first; every problem is reported at once in a
+        `ValidationFailed` and nothing changes. Bulk loads of generated, known-good
+        configuration (simulations, benchmarks) may pass `validate=False`.
+        """
         from switchboard.engine.state import CONFIG_TYPES
 
         expected = CONFIG_TYPES.get(kind)
@@ -496,14 +504,37 @@ class Engine:
             raise DomainError(
                 f"A '{kind}' must be a {expected.__name__}.", code="invalid_type", type=kind
             )
+        if validate:
+            require_valid(self._validate(kind, entity))
         # The event owns a private copy: neither the caller nor later state changes may
         # alter a fact once it is emitted (state replaces config objects, never mutates them).
         self._emit("config.upserted", {"type": kind, "entity": copy.deepcopy(entity)})
         self._settle()
 
-    def remove(self, kind: str, entity_id: str) -> None:
+    def _validate(self, kind: str, entity: Any) -> list[Issue]:
+        st = self.state
         if kind == "tenant":
-            raise Refused("The tenant itself cannot be removed here.", code="not_removable")
+            return validation.validate_tenant_settings(entity.settings)
+        catalog = Catalog(
+            ous=st.ous,
+            services=st.services,
+            users=st.users,
+            skill_categories=st.categories,
+            skills=st.skills,
+            profiles=st.profiles,
+            policies=st.policies,
+            not_available_reasons=st.not_available_reasons,
+            parameters=st.parameters,
+            codes=st.codes,
+            tags=st.tags,
+        )
+        check = _VALIDATORS[kind]
+        previous = st._table(kind).get(entity.id)
+        return check(entity, catalog, previous)
+
+    def remove(self, kind: str, entity_id: str) -> None:
+        if kind == "tenant" or (kind == "ou" and entity_id == ROOT_OU_ID):
+            raise Refused(f"The {kind} '{entity_id}' cannot be removed.", code="not_removable")
         table = self.state._table(kind)
         if entity_id not in table:
             raise NotFound(f"No {kind} with id '{entity_id}'.", code=f"{kind}_not_found")
@@ -1034,3 +1065,18 @@ class Engine:
         from switchboard.engine.invariants import violations
 
         return violations(self)
+
+
+_VALIDATORS: dict[str, Callable[[Any, Catalog, Any], list[Issue]]] = {
+    "ou": validation.validate_ou,
+    "service": validation.validate_service,
+    "user": validation.validate_user,
+    "skill_category": validation.validate_skill_category,
+    "skill": validation.validate_skill,
+    "profile": validation.validate_profile,
+    "policy": validation.validate_policy,
+    "not_available_reason": validation.validate_not_available_reason,
+    "parameter": validation.validate_parameter,
+    "code": validation.validate_code,
+    "tag": validation.validate_tag,
+}

@@ -159,7 +159,7 @@ class Simulator:
         self.ended = 0
         self.engine.subscribe(self._on_committed)
         for kind, entity in scenario.entities:
-            self.engine.upsert(kind, entity)
+            self.engine.upsert(kind, entity, validate=False)  # generated, known-good config
         for user_id in scenario.user_ids:
             self.engine.set_presence(user_id, Presence.AVAILABLE)
         self.engine.commit()

@@ -44,6 +44,8 @@ from switchboard.engine.events import Event
 
 #: How long a user who missed a task (RONA or decline) is not offered it again (02 §7 R4).
 SKIP_WINDOW_S = 10.0
+#: Id of every tenant's root organisation unit (the default `ou_id` of entities).
+ROOT_OU_ID = "root"
 #: How many recently ended tasks stay in memory for `explain` and late commands.
 ENDED_TASKS_KEPT = 10_000
 
@@ -118,6 +120,10 @@ class TenantState:
     newly_free: set[str] = field(default_factory=set)
     full_dispatch: bool = False
     on_arm: Callable[[float, str, str, object], None] | None = None
+
+    def __post_init__(self) -> None:
+        # The root OU exists with the tenant (01 §2) and cannot be deleted.
+        self.ous.setdefault(ROOT_OU_ID, cfg.OrganisationUnit(id=ROOT_OU_ID, name=self.tenant.name))
 
     # ------------------------------------------------------------------ lookups
 

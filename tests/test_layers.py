@@ -1,0 +1,47 @@
+"""Imports go one way: domain ← engine ← store ← cli (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "switchboard"
+RANK = {"domain": 0, "engine": 1, "store": 2, "cli": 3}
+FORBIDDEN_IN_DOMAIN = {"asyncio", "sqlite3", "socket", "fastapi", "sqlalchemy", "pydantic", "time"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+MODULES = sorted(p for p in SRC.rglob("*.py") if p.parent.name in RANK)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_no_import_goes_up(path: Path) -> None:
+    layer = path.parent.name
+    for name in _imports(path):
+        parts = name.split(".")
+        if parts[0] == "switchboard" and len(parts) > 1 and parts[1] in RANK:
+            assert RANK[parts[1]] <= RANK[layer], f"{layer} module imports {name}"
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in MODULES if p.parent.name == "domain"], ids=lambda p: p.name
+)
+def test_domain_is_pure(path: Path) -> None:
+    bad = {n for n in _imports(path) if n.split(".")[0] in FORBIDDEN_IN_DOMAIN}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_every_layer_is_checked() -> None:
+    assert {p.parent.name for p in MODULES} == set(RANK)
