@@ -108,15 +108,6 @@ def test_large_scenario_rejects_zero_levels() -> None:
         large_scenario(agents=10, services=4, skills=3, levels=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: large_scenario samples 2-4 services and 2 extra skills per agent with "
-        "rng.sample without checking services >= 4 and skills >= 2; smaller sizes (which "
-        "`bench routing` accepts, it only checks >= 1) die with random.sample's "
-        "'Sample larger than population'"
-    ),
-)
 @pytest.mark.parametrize("sizes", [{"services": 2, "skills": 5}, {"services": 10, "skills": 1}])
 def test_large_scenario_small_catalogues_work_or_name_the_parameter(
     sizes: dict[str, int],

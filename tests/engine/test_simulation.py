@@ -91,14 +91,6 @@ def test_traffic_params_accepts_edge_values() -> None:
     assert lognormal.handle_distribution == "lognormal"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: TrafficParams.__post_init__ checks `x < 0` / `not x > 0`, which NaN and inf pass; "
-        "ring_s=nan makes Simulator.run loop forever, patience_s=inf raises ZeroDivisionError "
-        "in expovariate, handle_cv=nan raises IndexError, handle_cv<0 is silently accepted"
-    ),
-)
 @pytest.mark.parametrize(
     ("overrides", "name"),
     [

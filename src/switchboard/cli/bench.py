@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing as mp
+import queue
 import resource
 import time
 from pathlib import Path
@@ -150,7 +152,14 @@ def measure(options: dict[str, Any], *, show: bool) -> dict[str, Any]:
             proc = ctx.Process(target=_child, args=(options, journal, channel))
             proc.start()
             while True:
-                kind, payload = channel.get()
+                try:
+                    kind, payload = channel.get(timeout=1.0)
+                except queue.Empty:
+                    if not proc.is_alive():
+                        raise RuntimeError(
+                            f"benchmark child exited with {proc.exitcode} before reporting"
+                        ) from None
+                    continue
                 if kind == "progress":
                     advance(payload)
                 else:
@@ -177,11 +186,17 @@ def measure(options: dict[str, Any], *, show: bool) -> dict[str, Any]:
 
 
 def run_routing(args: argparse.Namespace) -> int:
-    for name in ("agents", "services", "skills", "levels", "calls"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be at least 1; got {getattr(args, name)}")
+    for name, least in (("agents", 1), ("services", 4), ("skills", 2), ("levels", 1), ("calls", 1)):
+        if getattr(args, name) < least:
+            raise ValueError(f"--{name} must be at least {least}; got {getattr(args, name)}")
     if not 0 < args.occupancy < 1.5:
         raise ValueError(f"--occupancy must be between 0 and 1.5; got {args.occupancy}")
+    if not (math.isfinite(args.aht) and args.aht > 0):
+        raise ValueError(f"--aht must be a positive number of seconds; got {args.aht}")
+    if not (math.isfinite(args.ring_time) and args.ring_time >= 0):
+        raise ValueError(f"--ring-time must be ≥ 0 seconds; got {args.ring_time}")
+    if args.acw is not None and args.acw < 5:
+        raise ValueError(f"--acw must be at least 5 seconds (01 §4.2); got {args.acw}")
     options = {
         key: getattr(args, key)
         for key in (

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from switchboard.domain import config as cfg
+from switchboard.domain import validation
 from switchboard.domain.availability import (
     ORDER,
     Reason,
@@ -49,10 +50,9 @@ from switchboard.domain.enums import (
     UserOrdering,
     WithdrawReason,
 )
-from switchboard.domain import validation
 from switchboard.domain.errors import DomainError, NotFound, Refused
-from switchboard.domain.validation import Catalog, Issue, require_valid
 from switchboard.domain.task import PreferredUser, QueueSpec, Task
+from switchboard.domain.validation import Catalog, Issue, require_valid
 from switchboard.engine import selection
 from switchboard.engine.clock import Clock
 from switchboard.engine.events import Event

@@ -170,6 +170,9 @@ def explain(engine: Engine, task_id: str) -> Diagnosis:
                 {
                     "user_id": pref.user_id,
                     "selectable": False,
+                    "reason": "not_member",
+                    "reasons": ["not_member"],
+                    "detail": {},
                     "eligibility_reason": selection.PREFERRED_NOT_MEMBER,
                     "message": "This preferred user is not a member of the service.",
                 }

@@ -63,8 +63,14 @@ def large_scenario(
     to 2–4 services and holds its services' primary skills at random levels plus
     a few other skills, so pools overlap the way real centres' do.
     """
-    if levels < 1:
-        raise ValueError(f"levels must be at least 1; got {levels}.")
+    for name, value, least in (
+        ("agents", agents, 1),
+        ("services", services, 4),
+        ("skills", skills, 2),
+        ("levels", levels, 1),
+    ):
+        if value < least:
+            raise ValueError(f"{name} must be at least {least}; got {value}.")
     rng = random.Random(seed)
     category = cfg.SkillCategory(
         id="cat-lang",

@@ -62,17 +62,21 @@ class TrafficParams:
                 raise ValueError(f"{name} must be a positive number; got {value!r}.")
         if self.calls < 1:
             raise ValueError(f"calls must be at least 1; got {self.calls}.")
-        if self.patience_s is not None and not self.patience_s > 0:
-            raise ValueError(f"patience_s must be positive when given; got {self.patience_s}.")
+        if self.patience_s is not None and not (
+            math.isfinite(self.patience_s) and self.patience_s > 0
+        ):
+            raise ValueError(
+                f"patience_s must be a positive, finite number when given; got {self.patience_s}."
+            )
         if self.handle_distribution not in ("exponential", "lognormal"):
             raise ValueError(
                 "handle_distribution must be 'exponential' or 'lognormal'; "
                 f"got {self.handle_distribution!r}."
             )
-        if self.sl_threshold_s < 0:
-            raise ValueError(f"sl_threshold_s must be ≥ 0; got {self.sl_threshold_s}.")
-        if self.ring_s < 0:
-            raise ValueError(f"ring_s must be ≥ 0; got {self.ring_s}.")
+        for name in ("sl_threshold_s", "ring_s", "handle_cv"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number ≥ 0; got {value}.")
         if not 0 <= self.warmup_calls < self.calls:
             raise ValueError(
                 f"warmup_calls must be between 0 and calls - 1; got {self.warmup_calls}."
