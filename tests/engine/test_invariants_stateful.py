@@ -436,13 +436,7 @@ class EngineMachine(RuleBasedStateMachine):
         return items[index % len(items)]
 
     def _step_clock(self, seconds: float) -> None:
-        """Move virtual time like the live runner: fire each deadline at its own instant."""
-        target = self.clock.now() + seconds
-        while (due := self.engine.next_deadline()) is not None and due <= target:
-            self.clock.set(max(due, self.clock.now()))
-            self.engine.advance()
-        self.clock.set(target)
-        self.engine.advance()
+        run_clock(self.engine, self.clock, seconds)
 
     # ------------------------------------------------------------ setup
 
@@ -756,6 +750,67 @@ class EngineMachine(RuleBasedStateMachine):
             ):
                 self._attempt(command, expect_ok=False)
 
+    @precondition(lambda self: bool(self.ts.tasks))
+    @rule(pick=st.integers(0, 10_000))
+    def cancel_task(self, pick: int) -> None:
+        task: Task = self._pick(self._live_tasks(), pick)
+        self._attempt(lambda: self.engine.cancel_task(task.id), expect_ok=True)
+        assert task.id not in self.ts.tasks
+
+    @rule(
+        what=st.sampled_from(["service", "service", "user", "policy"]),
+        pick=st.integers(0, 10_000),
+        flags=st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+        number=st.integers(5, 40),
+        distribution_type=st.sampled_from(DIST_TYPES),
+    )
+    def reconfigure(
+        self,
+        what: str,
+        pick: int,
+        flags: tuple[bool, bool, bool, bool],
+        number: int,
+        distribution_type: DistributionType,
+    ) -> None:
+        """Configuration changes while work is live (re-evaluation rule 1, 03 §8)."""
+        busy, away, acw, persistent = flags
+        engine = self.engine
+        if what == "service":
+            service: cfg.Service = self._pick(sorted(self.ts.services.values(), key=str), pick)
+            changed = dataclasses.replace(
+                service,
+                distribution=dataclasses.replace(
+                    service.distribution,
+                    available_when_busy=busy,
+                    available_when_away=away,
+                    acw_enabled=acw,
+                    persistent_rona=persistent,
+                    preferred_wait_s=number if persistent else 0,
+                ),
+                queue=dataclasses.replace(
+                    service.queue, distribution_type=distribution_type, rona_timeout_s=min(number, 30)
+                ),
+            )
+            self._attempt(lambda: engine.upsert("service", changed), expect_ok=True)
+        elif what == "user":
+            user: cfg.User = self._pick([self.ts.users[u] for u in self._users()], pick)
+            skills = {SKILL_A: cfg.UserSkill(SKILL_A, level=1 + number % 3)} if busy else {}
+            if away:
+                skills[SKILL_B] = cfg.UserSkill(SKILL_B, level=1 + pick % 3)
+            changed_user = dataclasses.replace(user, skills=skills)
+            self._attempt(lambda: engine.upsert("user", changed_user), expect_ok=True)
+        else:
+            policy = self.ts.policies["pol"]
+            levels = list(policy.levels)
+            first = levels[0]
+            levels[0] = dataclasses.replace(
+                first,
+                requirements=(cfg.Requirement(SKILL_A, min_level=2 if busy else 3),),
+                time_in_level_s=number,
+            )
+            changed_policy = dataclasses.replace(policy, levels=tuple(levels))
+            self._attempt(lambda: engine.upsert("policy", changed_policy), expect_ok=True)
+
     # ------------------------------------------------------------ time and commits
 
     @rule(seconds=st.sampled_from([0.5, 1, 2, 3, 5, 8, 10, 15, 20, 30, 45, 60, 120, 400]))
@@ -866,28 +921,46 @@ class EngineMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ teardown
 
-    def _check_replay(self) -> None:
+    def _restore(self) -> tuple[Engine, VirtualClock]:
+        """I8: replay the committed journal; the restored state must equal the live one."""
         self.engine.commit()
+        clock = VirtualClock(start=self.clock.now())
+        # Both engines draw the same ids from here on, so that they can run in lockstep.
+        position = next(self.counter)
+        self.counter = itertools.count(position)
+        replay_ids = itertools.count(position)
         restored = Engine.restore(
             self.ts.tenant,
-            VirtualClock(start=self.clock.now()),
+            clock,
             copy.deepcopy(self.journal.events),
-            ids=lambda: f"replay{next(self.counter)}",
+            ids=lambda: f"id{next(replay_ids)}",
         )
         assert restored.uncommitted == 0, "restore had to emit events to reach a settled state"
+        self._compare(restored, "replay")
+        return restored, clock
+
+    def _compare(self, restored: Engine, when: str) -> None:
         live, replayed = snapshot(self.ts), snapshot(restored.state)
-        assert diff(live, replayed) == [], f"I8: replay differs in {diff(live, replayed)}"
+        assert diff(live, replayed) == [], f"I8 ({when}): state differs in {diff(live, replayed)}"
 
     def teardown(self) -> None:
         if self.setup is None:
             return
-        self._check_replay()
-        for task in self._live_tasks():
-            self.engine.customer_hang_up(task.id)
-        assert not self.ts.tasks
-        for user_id in self._users():
-            self.engine.set_presence(user_id, Presence.AVAILABLE)
+        restored, restored_clock = self._restore()
+        # The restored engine must also carry on exactly like the live one (timers re-armed).
+        for seconds in (1, 9, 20, 45):
+            self._step_clock(seconds)
+            run_clock(restored, restored_clock, seconds)
+            self._compare(restored, f"after {seconds} s more")
+        for engine in (self.engine, restored):
+            for task_id in sorted(engine.state.tasks):
+                engine.customer_hang_up(task_id)
+            assert not engine.state.tasks
+            for user_id in sorted(engine.state.users):
+                engine.set_presence(user_id, Presence.AVAILABLE)
         self._step_clock(3600)
+        run_clock(restored, restored_clock, 3600)
+        self._compare(restored, "after the teardown")
         self.engine.commit()
         assert self.journal.problems == []
         assert self.engine.offer_problems == []
@@ -899,8 +972,19 @@ class EngineMachine(RuleBasedStateMachine):
             assert live.rona is None, f"{user_id} still flagged RONA"
             assert not live.sessions, f"{user_id} still has sessions"
         assert self.engine.metrics.sweeper_recoveries == 0
+        assert restored.metrics.sweeper_recoveries == 0
         assert self.engine.check_invariants() == []
-        self._check_replay()
+        self._restore()
+
+
+def run_clock(engine: Engine, clock: VirtualClock, seconds: float) -> None:
+    """Move virtual time like the live runner: fire each deadline at its own instant."""
+    target = clock.now() + seconds
+    while (due := engine.next_deadline()) is not None and due <= target:
+        clock.set(max(due, clock.now()))
+        engine.advance()
+    clock.set(target)
+    engine.advance()
 
 
 EngineMachine.TestCase.settings = settings(

@@ -38,6 +38,7 @@ from switchboard.domain.enums import (
     AssignmentType,
     DistributionType,
     EndReason,
+    MembershipRole,
     OfferKind,
     Presence,
     Priority,
@@ -177,12 +178,19 @@ class Engine:
         return self._timers.next_due()
 
     def advance(self) -> int:
-        """Fire every timer that is due at the clock's current time; returns how many."""
+        """Fire every timer that is due at the clock's current time; returns how many.
+
+        Timers due at the same instant are applied together and dispatch runs once
+        after them, so simultaneous changes are served in queue order (I5), not in
+        the order the timers happened to be armed.
+        """
         fired = 0
         now = self.clock.now()
         while (timer := self._timers.pop_due(now)) is not None:
             self._fire(timer)
             fired += 1
+        if fired:
+            self._settle()
         return fired
 
     # ================================================================ settle / dispatch
@@ -268,9 +276,30 @@ class Engine:
                     "user.state_changed",
                     {"user_id": user_id, "presence": live.presence.value, "changes": changes},
                 )
+                self._after_user_change(user_id, base)
             if any_free:
                 # Capacity may have opened for a modality without a selectability change.
                 st.newly_free.add(user_id)
+
+    def _after_user_change(self, user_id: str, reasons: list[Reason]) -> None:
+        """Consequences of a user's new verdict for work already under way.
+
+        A ringing offer is withdrawn (`user_unselectable`) when its user can no longer
+        take it (offline, disabled, do not disturb, not available); and tasks waiting
+        with the `no_users` exit leave once no member of their service is online (X2).
+        """
+        st = self.state
+        if any(r in _WITHDRAW_ON for r in reasons):
+            ringing = st.live[user_id].ringing()
+            task = st.tasks.get(ringing.task_id) if ringing is not None else None
+            if ringing is not None and task is not None and ringing.offer_id in task.offers:
+                self._withdraw(task, ringing.offer_id, WithdrawReason.USER_UNSELECTABLE)
+        user = st.users.get(user_id)
+        for service_id in user.memberships if user is not None else ():
+            flagged = st.exit_when_no_users.get(service_id)
+            if flagged and not st.service_online(st.services[service_id]):
+                for task_id in sorted(flagged):
+                    self._exit_queue(st.tasks[task_id], QueueExitReason.NO_USERS)
 
     def _incremental_dispatch(self) -> int:
         st = self.state
@@ -377,6 +406,7 @@ class Engine:
     def sweep(self) -> int:
         """Safety net: a full dispatch. Offers it makes expose a missing trigger."""
         self.metrics.sweeper_runs += 1
+        self._settle()  # work already triggered (e.g. by timers due now) is not a recovery
         made = self._full_dispatch()
         if made:
             self.metrics.sweeper_recoveries += made
@@ -387,6 +417,7 @@ class Engine:
     # ================================================================ timers
 
     def _fire(self, timer: Timer) -> None:
+        """Apply one due timer's consequences; the caller settles afterwards."""
         st = self.state
         now = self.clock.now()
         kind = timer.kind
@@ -411,7 +442,6 @@ class Engine:
                 )
             elif kind == "presence_lag":
                 st.touched_users.add(timer.ref)
-            self._settle()
             return
         task = st.tasks.get(timer.ref)
         if task is None or not task.is_waiting:
@@ -434,7 +464,6 @@ class Engine:
                 )
         elif kind in ("skip", "preferred"):
             st.dirty_tasks.add(task.id)
-        self._settle()
 
     def _ring_timeout(self, task: Task, offer_id: str) -> None:
         assert task.queue is not None
@@ -712,6 +741,8 @@ class Engine:
                 "policy_level": 1,
             },
         )
+        if queue.exit_when_no_users and not st.service_online(service):
+            self._exit_queue(task, QueueExitReason.NO_USERS)
 
     def _live_task(self, task_id: str) -> Task:
         task = self.state.tasks.get(task_id)
@@ -939,6 +970,12 @@ class Engine:
                 code="invalid_combination",
                 field="profile_id",
             )
+        if profile.kind is not ProfileKind.OFF_DUTY and not self._skill_based_member(user):
+            raise Refused(
+                "Going on duty needs an agent or owner membership of a skill-based service.",
+                code="invalid_combination",
+                field="profile_id",
+            )
         if user.active_profile_id == profile_id:
             return
         self._emit("user.profile_changed", {"user_id": user_id, "profile_id": profile_id})
@@ -949,6 +986,18 @@ class Engine:
                 {"user_id": user_id, "clear_reason": RonaClearReason.OFF_DUTY.value},
             )
         self._settle()
+
+    def _skill_based_member(self, user: cfg.User) -> bool:
+        """Whether duty matters for the user: an agent/owner of some skill-based service."""
+        for membership in user.memberships.values():
+            service = self.state.services.get(membership.service_id)
+            if (
+                service is not None
+                and service.user_assignment_type is AssignmentType.SKILL_BASED
+                and membership.role in (MembershipRole.AGENT, MembershipRole.OWNER)
+            ):
+                return True
+        return False
 
     def set_active(self, user_id: str, service_id: str, active: bool) -> None:
         user = self._user(user_id)
@@ -1080,3 +1129,14 @@ _VALIDATORS: dict[str, Callable[[Any, Catalog, Any], list[Issue]]] = {
     "code": validation.validate_code,
     "tag": validation.validate_tag,
 }
+
+#: User-level reasons that end a ringing offer at once instead of letting it time out.
+_WITHDRAW_ON = frozenset(
+    {
+        Reason.USER_DISABLED,
+        Reason.PRESENCE_OFFLINE,
+        Reason.PRESENCE_UNKNOWN,
+        Reason.PRESENCE_DO_NOT_DISTURB,
+        Reason.NOT_AVAILABLE_REASON,
+    }
+)

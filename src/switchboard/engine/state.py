@@ -110,6 +110,8 @@ class TenantState:
     published: dict[str, set[str]] = field(default_factory=dict)  # user -> services
     live_counts: dict[tuple[str, Modality], int] = field(default_factory=dict)
     waiting_counts: dict[str, int] = field(default_factory=dict)
+    #: service -> waiting tasks queued with the `no_users` exit (X2)
+    exit_when_no_users: dict[str, set[str]] = field(default_factory=dict)
     rr_cursor: dict[str, str] = field(default_factory=dict)
     seq: int = 0
     enqueue_seq: int = 0
@@ -142,6 +144,22 @@ class TenantState:
     def on_duty(self, user: cfg.User) -> bool:
         profile = self.profile_of(user)
         return profile is not None and profile.kind is not ProfileKind.OFF_DUTY
+
+    def member_online(self, user_id: str, service: cfg.Service) -> bool:
+        """X2's "online": enabled, present, and active (teams-based) or on duty (skill-based)."""
+        user = self.users.get(user_id)
+        membership = user.memberships.get(service.id) if user is not None else None
+        if user is None or membership is None or not user.enabled:
+            return False
+        live = self.live.get(user_id)
+        if live is None or live.presence in (Presence.OFFLINE, Presence.UNKNOWN):
+            return False
+        if service.user_assignment_type is AssignmentType.TEAMS_BASED:
+            return membership.active
+        return self.on_duty(user)
+
+    def service_online(self, service: cfg.Service) -> bool:
+        return any(self.member_online(u, service) for u in self.members.get(service.id, ()))
 
     def policy_of(self, service: cfg.Service) -> cfg.DistributionPolicy | None:
         if service.distribution_policy_id is None:
@@ -234,6 +252,12 @@ class TenantState:
     def _set_waiting(self, task: Task, waiting: bool) -> None:
         delta = 1 if waiting else -1
         self.waiting_counts[task.service_id] = self.waiting_counts.get(task.service_id, 0) + delta
+        if task.queue is not None and task.queue.exit_when_no_users:
+            flagged = self.exit_when_no_users.setdefault(task.service_id, set())
+            if waiting:
+                flagged.add(task.id)
+            else:
+                flagged.discard(task.id)
 
     # ------------------------------------------------------------------ apply
 
@@ -402,23 +426,29 @@ class TenantState:
             generation=d["generation"],
         )
         task.offers[offer.id] = offer
-        session = UserSession(
-            id=offer.id,
-            task_id=task.id,
-            user_id=offer.user_id,
-            service_id=task.service_id,
-            kind=task.kind,
-            started_at=e.at,
-            offer_id=offer.id,
-        )
-        self.sessions[session.id] = session
-        self.task_sessions[task.id].add(session.id)
-        self.user_live(offer.user_id).sessions[session.id] = session
+        self._open_session(offer.id, task, offer.user_id, e.at, offer_id=offer.id)
         self.touched_users.add(offer.user_id)
         if offer.kind is OfferKind.DISTRIBUTION:
             self.rr_cursor[task.service_id] = offer.user_id
         if offer.expires_at is not None:
             self._arm(offer.expires_at, "offer", task.id, offer.id)
+
+    def _open_session(
+        self, session_id: str, task: Task, user_id: str, at: float, offer_id: str | None = None
+    ) -> UserSession:
+        session = UserSession(
+            id=session_id,
+            task_id=task.id,
+            user_id=user_id,
+            service_id=task.service_id,
+            kind=task.kind,
+            started_at=at,
+            offer_id=offer_id,
+        )
+        self.sessions[session.id] = session
+        self.task_sessions[task.id].add(session.id)
+        self.user_live(user_id).sessions[session.id] = session
+        return session
 
     def _end_session(self, session: UserSession, outcome: SessionOutcome, at: float) -> None:
         session.outcome = outcome
@@ -490,17 +520,7 @@ class TenantState:
             task.offers.pop(offer_id)
             session = self.sessions[offer_id]
         else:  # pickup: a session without an offer
-            session = UserSession(
-                id=d["session_id"],
-                task_id=task.id,
-                user_id=user_id,
-                service_id=task.service_id,
-                kind=task.kind,
-                started_at=e.at,
-            )
-            self.sessions[session.id] = session
-            self.task_sessions[task.id].add(session.id)
-            self.user_live(user_id).sessions[session.id] = session
+            session = self._open_session(d["session_id"], task, user_id, e.at)
         session.move_to(SessionState.CONNECTED)
         task.connected_user_id = user_id
         task.last_connected_user_id = user_id
