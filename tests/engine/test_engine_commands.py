@@ -7,6 +7,8 @@ timer fires at its own deadline (`Harness.step`).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -90,6 +92,7 @@ class Harness:
         distribution_type: DistributionType = DistributionType.DIRECT_CONFERENCE,
         rona_timeout_s: int = 20,
         max_queue_time_s: int | None = None,
+        exit_when_no_users: bool = False,
         **distribution: Any,
     ) -> cfg.Service:
         policy_id: str | None = None
@@ -118,6 +121,7 @@ class Harness:
                 distribution_type=distribution_type,
                 rona_timeout_s=rona_timeout_s,
                 max_queue_time_s=max_queue_time_s,
+                exit_when_no_users=exit_when_no_users,
             ),
         )
         self.engine.upsert("service", service)
@@ -165,12 +169,7 @@ class Harness:
 
     def step(self, seconds: float) -> None:
         """Advance virtual time, firing every timer at its own deadline."""
-        target = self.clock.now() + seconds
-        while (due := self.engine.next_deadline()) is not None and due <= target:
-            self.clock.set(max(due, self.clock.now()))
-            self.engine.advance()
-        self.clock.set(target)
-        self.engine.advance()
+        run_clock(self.engine, self.clock, seconds)
         self.engine.commit()
 
     def log(self, *names: str, since: int | None = None) -> list[Event]:
@@ -214,6 +213,21 @@ class Harness:
 
     def queue(self, service_id: str = "s") -> list[str]:
         return [t.id for t in self.engine.state.queues.get(service_id, ())]
+
+
+def run_clock(engine: Engine, clock: VirtualClock, seconds: float) -> None:
+    """Move virtual time like the live runner: fire each deadline at its own instant."""
+    target = clock.now() + seconds
+    while (due := engine.next_deadline()) is not None and due <= target:
+        clock.set(max(due, clock.now()))
+        engine.advance()
+    clock.set(target)
+    engine.advance()
+
+
+def state_of(task: Task) -> TaskState:
+    """The task's current state (a call, so that type checkers do not narrow it)."""
+    return task.state
 
 
 def refused(command: Callable[[], object], engine: Engine) -> DomainError:
@@ -947,7 +961,7 @@ def test_customer_hang_up_withdraws_offers_and_a_late_accept_is_task_gone(
     assert sorted(e.data["user_id"] for e in withdrawn) == ringing
     assert {e.data["reason"] for e in withdrawn} == {"customer_left"}
     for user_id in ringing:
-        error = refused(lambda u=user_id: h.engine.accept(u, "t"), h.engine)
+        error = refused(functools.partial(h.engine.accept, user_id, "t"), h.engine)
         assert error.code == "task_gone"
         assert h.reason(user_id) is None
     assert h.log("user.acw_started") == []
@@ -985,7 +999,7 @@ def test_only_parked_tasks_run_in_parallel() -> None:
     error = refused(lambda: h.engine.unpark("u1", "a"), h.engine)  # ringing blocks
     assert error.code == "another_task_active"
     h.answer("u1")
-    assert a.state is TaskState.PARKED and b.state is TaskState.CONNECTED
+    assert state_of(a) is TaskState.PARKED and state_of(b) is TaskState.CONNECTED
     error = refused(lambda: h.engine.unpark("u1", "a"), h.engine)
     assert error.code == "another_task_active"
     # Two live sessions fill max_total = 2 even when both are parked.
@@ -1054,7 +1068,7 @@ def test_pickup_makes_no_offers_and_is_claimed_atomically() -> None:
     assert error.code == "task_unavailable"
     assert error.detail["reason"] is Reason.PRESENCE_OFFLINE
     h.engine.pickup("u1", "t")
-    assert task.state is TaskState.CONNECTED and task.connected_user_id == "u1"
+    assert state_of(task) is TaskState.CONNECTED and task.connected_user_id == "u1"
     error = refused(lambda: h.engine.pickup("u2", "t"), h.engine)
     assert error.code == "task_unavailable"
 
@@ -1099,6 +1113,73 @@ def test_max_queue_time_ends_the_task_through_the_timeout_exit() -> None:
     assert terminated.data["end_reason"] == "workflow_disconnect"
     assert terminated.at == START + 60
     assert h.reason("u1") is None
+
+
+def _no_users_setup() -> tuple[Harness, Task]:
+    h = Harness()
+    h.service("s", exit_when_no_users=True)
+    h.service("other")
+    h.user("u1", "s", "other")
+    h.task("other", task_id="busy")
+    h.answer("u1")  # online, but busy elsewhere
+    task = h.task("s", task_id="t")
+    assert task.state is TaskState.QUEUED
+    return h, task
+
+
+def test_exit_when_no_users_at_enqueue() -> None:
+    h = Harness()
+    h.service(exit_when_no_users=True)
+    h.user("u1", "s", presence=Presence.OFFLINE)
+    task = h.task(task_id="t")
+    assert task.state is TaskState.TERMINATED
+    (exited,) = h.log("task.queue_exited")
+    assert exited.data["reason"] == "no_users"
+
+
+def test_exit_when_the_last_member_goes_offline() -> None:
+    h, task = _no_users_setup()
+    h.engine.set_presence("u1", Presence.OFFLINE)
+    assert task.state is TaskState.TERMINATED
+    assert [e.data["reason"] for e in h.log("task.queue_exited")] == ["no_users"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: Engine._after_user_change only re-checks the no_users exit (X2) for "
+        "the services the user still belongs to, so removing the last online member from "
+        "a service (membership dropped or user removed) leaves its tasks waiting"
+    ),
+)
+@pytest.mark.parametrize("how", ["membership_removed", "user_removed"])
+def test_exit_when_the_last_online_member_leaves_the_service(how: str) -> None:
+    h, task = _no_users_setup()
+    if how == "membership_removed":
+        user = h.engine.state.users["u1"]
+        h.engine.upsert(
+            "user", dataclasses.replace(user, memberships={"other": cfg.Membership("other")})
+        )
+    else:
+        h.engine.remove("user", "u1")
+    assert task.state is TaskState.TERMINATED
+    assert [e.data["reason"] for e in h.log("task.queue_exited")] == ["no_users"]
+
+
+def test_ringing_offer_is_withdrawn_when_its_user_goes_offline() -> None:
+    h = Harness()
+    h.service()
+    h.user("u1", "s")
+    h.step(1)
+    h.user("u2", "s")
+    task = h.task(task_id="t")
+    assert h.offered(task) == ["u1"]
+    mark = h.now_mark()
+    h.engine.set_presence("u1", Presence.OFFLINE)
+    (withdrawn,) = h.log("task.offer_withdrawn", since=mark)
+    assert withdrawn.data["reason"] == "user_unselectable"
+    assert h.offered(task) == ["u2"]
+    assert h.log("task.rona", since=mark) == []
 
 
 # ============================================================================ refusals
@@ -1251,3 +1332,179 @@ def test_duty_profile_needs_a_skill_based_membership() -> None:
     h.user("u1", "s")
     error = refused(lambda: h.engine.set_profile("u1", cfg.ON_DUTY_PROFILE_ID), h.engine)
     assert error.code == "invalid_combination"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: TenantState._config_upserted does not re-arm the 'preferred' timers of "
+        "waiting tasks when a service's preferred_wait_s changes, while "
+        "selection.reserved_until reads the new value: the task waits until the sweeper"
+    ),
+)
+def test_changed_preferred_wait_takes_effect_at_the_new_deadline() -> None:
+    h = Harness()
+    service = h.service(preferred_wait_s=30)
+    h.user("u1", "s")
+    h.user("fav", "s", presence=Presence.OFFLINE)
+    task = h.task(task_id="t", preferred_users=[PreferredUser("fav")])
+    h.step(5)
+    shorter = dataclasses.replace(service.distribution, preferred_wait_s=8)
+    h.engine.upsert("service", dataclasses.replace(service, distribution=shorter))
+    h.step(2.9)
+    assert task.state is TaskState.QUEUED
+    h.step(0.1)  # the reservation now ends at START + 8
+    assert h.offered(task) == ["u1"]
+    assert h.engine.metrics.sweeper_recoveries == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: a policy's changed time_in_level_s is ignored by the live engine (the "
+        "'level' timer armed at enqueue still decides) but used by Engine.restore, which "
+        "re-arms timers from the current policy: live and restored engines diverge (I8)"
+    ),
+)
+def test_changed_time_in_level_applies_to_waiting_tasks_like_after_a_restore() -> None:
+    h = Harness()
+    h.service(skill_based=True, levels=two_level_policy(time_in_level_s=30))
+    h.user("basic", "s", skills={SKILL_A: 1})
+    task = h.task(task_id="t")
+    h.step(10)
+    policy = h.engine.state.policies["pol_s"]
+    h.engine.upsert("policy", dataclasses.replace(policy, levels=two_level_policy(15)))
+    restored_clock = VirtualClock(h.clock.now())
+    restored = Engine.restore(h.engine.state.tenant, restored_clock, h.log(since=0))
+    h.step(5)
+    restored_clock.advance(5)
+    restored.advance()
+    restored_task = restored.state.tasks["t"]
+    assert (task.policy_level, task.state) == (restored_task.policy_level, restored_task.state)
+    assert task.policy_level == 2 and h.offered(task) == ["basic"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: Engine.advance runs the sweeper timer before other timers due at the "
+        "same instant when it was armed earlier, so work those timers release (here a "
+        "preferred-user reservation ending on a sweeper tick) counts as a sweeper recovery"
+    ),
+)
+def test_sweeper_does_not_count_work_released_by_a_timer_due_at_the_same_instant() -> None:
+    h = Harness()
+    h.service(preferred_wait_s=5)  # the default sweeper ticks every 5 s from START
+    h.user("u1", "s")
+    h.user("fav", "s", presence=Presence.OFFLINE)
+    h.step(5)
+    task = h.task(task_id="t", preferred_users=[PreferredUser("fav")])
+    h.step(5)  # the reservation ends on the next sweeper tick
+    assert h.offered(task) == ["u1"]
+    assert h.engine.metrics.sweeper_recoveries == 0
+
+
+# ============================================================================ presence lag
+
+
+def test_busy_presence_explained_by_our_own_call_is_ignored_for_fifteen_seconds() -> None:
+    h = Harness()
+    h.service()
+    h.user("u1", "s")
+    _connected(h)
+    h.engine.set_presence("u1", Presence.BUSY_IN_CALL)  # the directory reports our call
+    assert h.reason("u1") is Reason.IN_TASK
+    h.step(3)
+    h.engine.hang_up("u1", "t")
+    assert h.reason("u1") is None  # still explained by the call that just ended (02 §6.1)
+    h.step(14.5)
+    assert h.reason("u1") is None
+    h.step(0.5)
+    assert h.reason("u1") is Reason.PRESENCE_BUSY_IN_CALL
+    assert h.engine.state.selection[("u1", "s")].reason is Reason.PRESENCE_BUSY_IN_CALL
+    assert h.task(task_id="t2").state is TaskState.QUEUED
+
+
+# ============================================================================ I8 replay
+
+
+def test_restored_engine_continues_exactly_like_the_live_one() -> None:
+    h = Harness()
+    h.service(
+        "s",
+        skill_based=True,
+        levels=two_level_policy(time_in_level_s=20),
+        acw_enabled=True,
+        acw_duration_s=30,
+        persistent_rona=True,
+        rona_reset_s=40,
+        preferred_wait_s=25,
+    )
+    h.service("b", distribution_type=DistributionType.BROADCAST)
+    h.user("expert", "s", "b", skills={SKILL_A: 3})
+    h.user("basic", "s", "b", skills={SKILL_A: 1})
+    h.user("fav", "s", skills={SKILL_A: 2}, presence=Presence.OFFLINE)
+    h.user("idle", "b", presence=Presence.OFFLINE)
+    h.task("s", task_id="handled")
+    h.answer("expert")
+    h.engine.hang_up("expert", "handled")  # expert in ACW
+    h.task("s", task_id="levelled")  # waits for level 2
+    h.task("s", task_id="reserved", preferred_users=[PreferredUser("fav")])
+    h.task("b", task_id="broadcast")  # rings basic
+    h.step(7)
+
+    counter = itertools.count(1000)
+    h.engine.ids = lambda: f"x{next(counter)}"
+    restored_clock = VirtualClock(h.clock.now())
+    replay_counter = itertools.count(1000)
+    restored = Engine.restore(
+        h.engine.state.tenant,
+        restored_clock,
+        h.log(since=0),
+        ids=lambda: f"x{next(replay_counter)}",
+    )
+    assert restored.uncommitted == 0
+
+    def view(engine: Engine) -> Any:
+        st = engine.state
+        return (
+            {
+                t.id: (t.state, t.policy_level, sorted(o.user_id for o in t.offers.values()))
+                for t in st.tasks.values()
+            },
+            {
+                u: (live.acw is not None, live.rona is not None, sorted(live.sessions))
+                for u, live in st.live.items()
+            },
+            sorted((k, v.selectable, v.reason) for k, v in st.selection.items()),
+        )
+
+    assert view(restored) == view(h.engine)
+    for seconds in (5, 10, 10, 20, 30, 60):
+        h.step(seconds)
+        run_clock(restored, restored_clock, seconds)
+        assert view(restored) == view(h.engine), f"diverged after {h.clock.now() - START} s"
+    assert restored.metrics.sweeper_recoveries == h.engine.metrics.sweeper_recoveries == 0
+
+
+# ============================================================================ §5 PU2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: selection.reserved_until reserves the task for preferred users that "
+        "03 §5 PU2 says to ignore (not members, or no policy level matches their skills), "
+        "so the task waits preferred_wait_s for nobody"
+    ),
+)
+@pytest.mark.parametrize("preferred", ["outsider", "unskilled"])
+def test_ignored_preferred_users_do_not_reserve_the_task(preferred: str) -> None:
+    h = Harness()
+    h.service("s", skill_based=True, preferred_wait_s=30)
+    h.service("other")
+    h.user("u1", "s", skills={SKILL_A: 1})
+    h.user("outsider", "other")
+    h.user("unskilled", "s", skills={SKILL_B: 1})
+    task = h.task("s", task_id="t", preferred_users=[PreferredUser(preferred)])
+    assert h.offered(task) == ["u1"]

@@ -237,6 +237,7 @@ class Engine:
             service_ids |= st.published.get(user_id, set())
             changes: list[dict[str, Any]] = []
             any_free = False
+            on_duty = st.on_duty(user) if user is not None else False
             for service_id in sorted(service_ids):
                 service = st.services.get(service_id)
                 reason: Reason | None
@@ -247,7 +248,7 @@ class Engine:
                         user,
                         live,
                         service,
-                        on_duty=st.on_duty(user),
+                        on_duty=on_duty,
                         qualifying_level=st.qlevel.get((user_id, service_id)),
                         now=now,
                     )

@@ -21,7 +21,7 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from switchboard.domain import config as cfg
-from switchboard.domain.availability import Reason
+from switchboard.domain.availability import PRESENCE_LAG_S, Reason
 from switchboard.domain.enums import (
     AssignmentType,
     DistributionType,
@@ -464,7 +464,7 @@ class TenantState:
         live.sessions.pop(session.id, None)
         if session.kind.is_audio and session.reached_work:
             live.last_audio_end_at = at
-            self._arm(at + 15.0, "presence_lag", session.user_id)
+            self._arm_presence_lag(live)
         self.touched_users.add(session.user_id)
 
     def _close_offer(self, task: Task, offer_id: str, outcome: SessionOutcome, at: float) -> None:
@@ -608,6 +608,16 @@ class TenantState:
         live.presence = Presence(e.data["presence"])
         live.presence_at = e.at
         self.touched_users.add(live.user_id)
+        self._arm_presence_lag(live)
+
+    def _arm_presence_lag(self, live: UserLive) -> None:
+        """Re-check a user when our own call stops explaining a busy presence (02 §6.1).
+
+        Only a raw busy presence is discounted, so only then does the end of the
+        lag window change anything worth a timer.
+        """
+        if live.last_audio_end_at is not None and live.presence in _BUSY:
+            self._arm(live.last_audio_end_at + PRESENCE_LAG_S, "presence_lag", live.user_id)
 
     # Configuration objects may be shared with the event that brought them, so runtime
     # changes replace them rather than mutate them.
@@ -713,10 +723,11 @@ class TenantState:
                 self._arm(live.acw.ends_at, "acw", live.user_id, live.acw.ends_at)
             if live.rona is not None:
                 self._arm(live.rona.clears_at, "rona_reset", live.user_id, live.rona.clears_at)
-            if live.last_audio_end_at is not None:
-                self._arm(live.last_audio_end_at + 15.0, "presence_lag", live.user_id)
+            self._arm_presence_lag(live)
         self._arm(sweeper_at, "sweeper", "")
 
+
+_BUSY = frozenset({Presence.BUSY, Presence.BUSY_IN_CALL})
 
 _HANDLERS: dict[str, Callable[[TenantState, Event], None]] = {
     "config.upserted": TenantState._config_upserted,
