@@ -1144,28 +1144,6 @@ def test_exit_when_the_last_member_goes_offline() -> None:
     assert [e.data["reason"] for e in h.log("task.queue_exited")] == ["no_users"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: Engine._after_user_change only re-checks the no_users exit (X2) for "
-        "the services the user still belongs to, so removing the last online member from "
-        "a service (membership dropped or user removed) leaves its tasks waiting"
-    ),
-)
-@pytest.mark.parametrize("how", ["membership_removed", "user_removed"])
-def test_exit_when_the_last_online_member_leaves_the_service(how: str) -> None:
-    h, task = _no_users_setup()
-    if how == "membership_removed":
-        user = h.engine.state.users["u1"]
-        h.engine.upsert(
-            "user", dataclasses.replace(user, memberships={"other": cfg.Membership("other")})
-        )
-    else:
-        h.engine.remove("user", "u1")
-    assert task.state is TaskState.TERMINATED
-    assert [e.data["reason"] for e in h.log("task.queue_exited")] == ["no_users"]
-
-
 def test_ringing_offer_is_withdrawn_when_its_user_goes_offline() -> None:
     h = Harness()
     h.service()
@@ -1180,6 +1158,89 @@ def test_ringing_offer_is_withdrawn_when_its_user_goes_offline() -> None:
     assert withdrawn.data["reason"] == "user_unselectable"
     assert h.offered(task) == ["u2"]
     assert h.log("task.rona", since=mark) == []
+
+
+# ============================================================================ presence lag
+
+
+def test_busy_presence_explained_by_our_own_call_is_ignored_for_fifteen_seconds() -> None:
+    h = Harness()
+    h.service()
+    h.user("u1", "s")
+    _connected(h)
+    h.engine.set_presence("u1", Presence.BUSY_IN_CALL)  # the directory reports our call
+    assert h.reason("u1") is Reason.IN_TASK
+    h.step(3)
+    h.engine.hang_up("u1", "t")
+    assert h.reason("u1") is None  # still explained by the call that just ended (02 §6.1)
+    h.step(14.5)
+    assert h.reason("u1") is None
+    h.step(0.5)
+    assert h.reason("u1") is Reason.PRESENCE_BUSY_IN_CALL
+    assert h.engine.state.selection[("u1", "s")].reason is Reason.PRESENCE_BUSY_IN_CALL
+    assert h.task(task_id="t2").state is TaskState.QUEUED
+
+
+# ============================================================================ I8 replay
+
+
+def test_restored_engine_continues_exactly_like_the_live_one() -> None:
+    h = Harness()
+    h.service(
+        "s",
+        skill_based=True,
+        levels=two_level_policy(time_in_level_s=20),
+        acw_enabled=True,
+        acw_duration_s=30,
+        persistent_rona=True,
+        rona_reset_s=40,
+        preferred_wait_s=25,
+    )
+    h.service("b", distribution_type=DistributionType.BROADCAST)
+    h.user("expert", "s", "b", skills={SKILL_A: 3})
+    h.user("basic", "s", "b", skills={SKILL_A: 1})
+    h.user("fav", "s", skills={SKILL_A: 2}, presence=Presence.OFFLINE)
+    h.user("idle", "b", presence=Presence.OFFLINE)
+    h.task("s", task_id="handled")
+    h.answer("expert")
+    h.engine.hang_up("expert", "handled")  # expert in ACW
+    h.task("s", task_id="levelled")  # waits for level 2
+    h.task("s", task_id="reserved", preferred_users=[PreferredUser("fav")])
+    h.task("b", task_id="broadcast")  # rings basic
+    h.step(7)
+
+    counter = itertools.count(1000)
+    h.engine.ids = lambda: f"x{next(counter)}"
+    restored_clock = VirtualClock(h.clock.now())
+    replay_counter = itertools.count(1000)
+    restored = Engine.restore(
+        h.engine.state.tenant,
+        restored_clock,
+        h.log(since=0),
+        ids=lambda: f"x{next(replay_counter)}",
+    )
+    assert restored.uncommitted == 0
+
+    def view(engine: Engine) -> Any:
+        st = engine.state
+        return (
+            {
+                t.id: (t.state, t.policy_level, sorted(o.user_id for o in t.offers.values()))
+                for t in st.tasks.values()
+            },
+            {
+                u: (live.acw is not None, live.rona is not None, sorted(live.sessions))
+                for u, live in st.live.items()
+            },
+            sorted((k, v.selectable, v.reason) for k, v in st.selection.items()),
+        )
+
+    assert view(restored) == view(h.engine)
+    for seconds in (5, 10, 10, 20, 30, 60):
+        h.step(seconds)
+        run_clock(restored, restored_clock, seconds)
+        assert view(restored) == view(h.engine), f"diverged after {h.clock.now() - START} s"
+    assert restored.metrics.sweeper_recoveries == h.engine.metrics.sweeper_recoveries == 0
 
 
 # ============================================================================ refusals
@@ -1295,7 +1356,9 @@ def test_work_commands_need_the_right_state_and_modality() -> None:
     assert refused(lambda: h.engine.hang_up("u1", "a"), h.engine).code == "task_gone"
 
 
-# ============================================================================ former engine bugs
+# ============================================================================ engine bugs
+# Reproductions of engine bugs found by these tests and the stateful test: fixed ones
+# stay as regression tests; open ones are strict xfails.
 
 
 def test_simultaneous_reservation_ends_dispatch_in_queue_order() -> None:
@@ -1404,92 +1467,6 @@ def test_sweeper_does_not_count_work_released_by_a_timer_due_at_the_same_instant
     assert h.engine.metrics.sweeper_recoveries == 0
 
 
-# ============================================================================ presence lag
-
-
-def test_busy_presence_explained_by_our_own_call_is_ignored_for_fifteen_seconds() -> None:
-    h = Harness()
-    h.service()
-    h.user("u1", "s")
-    _connected(h)
-    h.engine.set_presence("u1", Presence.BUSY_IN_CALL)  # the directory reports our call
-    assert h.reason("u1") is Reason.IN_TASK
-    h.step(3)
-    h.engine.hang_up("u1", "t")
-    assert h.reason("u1") is None  # still explained by the call that just ended (02 §6.1)
-    h.step(14.5)
-    assert h.reason("u1") is None
-    h.step(0.5)
-    assert h.reason("u1") is Reason.PRESENCE_BUSY_IN_CALL
-    assert h.engine.state.selection[("u1", "s")].reason is Reason.PRESENCE_BUSY_IN_CALL
-    assert h.task(task_id="t2").state is TaskState.QUEUED
-
-
-# ============================================================================ I8 replay
-
-
-def test_restored_engine_continues_exactly_like_the_live_one() -> None:
-    h = Harness()
-    h.service(
-        "s",
-        skill_based=True,
-        levels=two_level_policy(time_in_level_s=20),
-        acw_enabled=True,
-        acw_duration_s=30,
-        persistent_rona=True,
-        rona_reset_s=40,
-        preferred_wait_s=25,
-    )
-    h.service("b", distribution_type=DistributionType.BROADCAST)
-    h.user("expert", "s", "b", skills={SKILL_A: 3})
-    h.user("basic", "s", "b", skills={SKILL_A: 1})
-    h.user("fav", "s", skills={SKILL_A: 2}, presence=Presence.OFFLINE)
-    h.user("idle", "b", presence=Presence.OFFLINE)
-    h.task("s", task_id="handled")
-    h.answer("expert")
-    h.engine.hang_up("expert", "handled")  # expert in ACW
-    h.task("s", task_id="levelled")  # waits for level 2
-    h.task("s", task_id="reserved", preferred_users=[PreferredUser("fav")])
-    h.task("b", task_id="broadcast")  # rings basic
-    h.step(7)
-
-    counter = itertools.count(1000)
-    h.engine.ids = lambda: f"x{next(counter)}"
-    restored_clock = VirtualClock(h.clock.now())
-    replay_counter = itertools.count(1000)
-    restored = Engine.restore(
-        h.engine.state.tenant,
-        restored_clock,
-        h.log(since=0),
-        ids=lambda: f"x{next(replay_counter)}",
-    )
-    assert restored.uncommitted == 0
-
-    def view(engine: Engine) -> Any:
-        st = engine.state
-        return (
-            {
-                t.id: (t.state, t.policy_level, sorted(o.user_id for o in t.offers.values()))
-                for t in st.tasks.values()
-            },
-            {
-                u: (live.acw is not None, live.rona is not None, sorted(live.sessions))
-                for u, live in st.live.items()
-            },
-            sorted((k, v.selectable, v.reason) for k, v in st.selection.items()),
-        )
-
-    assert view(restored) == view(h.engine)
-    for seconds in (5, 10, 10, 20, 30, 60):
-        h.step(seconds)
-        run_clock(restored, restored_clock, seconds)
-        assert view(restored) == view(h.engine), f"diverged after {h.clock.now() - START} s"
-    assert restored.metrics.sweeper_recoveries == h.engine.metrics.sweeper_recoveries == 0
-
-
-# ============================================================================ §5 PU2
-
-
 @pytest.mark.xfail(
     strict=True,
     reason=(
@@ -1508,3 +1485,25 @@ def test_ignored_preferred_users_do_not_reserve_the_task(preferred: str) -> None
     h.user("unskilled", "s", skills={SKILL_B: 1})
     task = h.task("s", task_id="t", preferred_users=[PreferredUser(preferred)])
     assert h.offered(task) == ["u1"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: Engine._after_user_change only re-checks the no_users exit (X2) for "
+        "the services the user still belongs to, so removing the last online member from "
+        "a service (membership dropped or user removed) leaves its tasks waiting"
+    ),
+)
+@pytest.mark.parametrize("how", ["membership_removed", "user_removed"])
+def test_exit_when_the_last_online_member_leaves_the_service(how: str) -> None:
+    h, task = _no_users_setup()
+    if how == "membership_removed":
+        user = h.engine.state.users["u1"]
+        h.engine.upsert(
+            "user", dataclasses.replace(user, memberships={"other": cfg.Membership("other")})
+        )
+    else:
+        h.engine.remove("user", "u1")
+    assert task.state is TaskState.TERMINATED
+    assert [e.data["reason"] for e in h.log("task.queue_exited")] == ["no_users"]

@@ -381,6 +381,7 @@ class EngineMachine(RuleBasedStateMachine):
         j = self.journal
         # Copy, as a serialising journal would: later commands must not rewrite history.
         j.events.extend(copy.deepcopy(list(batch)))
+        previous: Event | None = None
         for event in batch:
             task_id = event.task_id
             if event.name == "task.terminated":
@@ -392,12 +393,17 @@ class EngineMachine(RuleBasedStateMachine):
                 j.problems.append(f"I4: {event.name} for task {task_id} after it terminated")
             if event.name == "task.rona":
                 kind = self.engine.offer_types.get(event.data["offer_id"])
-                if kind is DistributionType.BROADCAST:
-                    j.problems.append(f"I7: RONA from broadcast offer {event.data['offer_id']}")
-            if event.name == "task.declined":
-                kind = self.engine.offer_types.get(event.data["offer_id"])
-                if kind is DistributionType.BROADCAST and event.data.get("skip", True):
-                    j.problems.append("B4: a broadcast decline put the user on the skip list")
+                if kind not in (DistributionType.DIRECT, DistributionType.DIRECT_CONFERENCE):
+                    j.problems.append(f"I7: RONA from a {kind} offer {event.data['offer_id']}")
+            # R5: a RONA flag only follows the RONA of a direct offer to the same user.
+            follows_rona = (
+                previous is not None
+                and previous.name == "task.rona"
+                and previous.data["user_id"] == event.data.get("user_id")
+            )
+            if event.name == "user.rona_set" and not follows_rona:
+                j.problems.append(f"I7: RONA flag for {event.user_id} without a RONA")
+            previous = event
 
     # ------------------------------------------------------------ helpers
 
@@ -575,8 +581,11 @@ class EngineMachine(RuleBasedStateMachine):
         assert task.queue is not None
         broadcast = task.queue.distribution_type is DistributionType.BROADCAST
         self._attempt(lambda: self.engine.decline(user_id, task_id), expect_ok=True)
-        if not broadcast:
-            # R2/R4: the decliner is skipped for 10 s (a broadcast batch may re-form, B5).
+        if broadcast:
+            # B4: no skip list and no RONA; a re-formed batch may contain the user (B5).
+            assert user_id not in task.skipped and user_id not in task.skip_until
+        else:
+            # R2/R4: the decliner is skipped for 10 s.
             assert all(o.user_id != user_id for o in task.offers.values())
             assert task.skip_until.get(user_id, 0.0) > self.clock.now()
 
@@ -684,10 +693,10 @@ class EngineMachine(RuleBasedStateMachine):
                 self.ts.services[s].user_assignment_type is AssignmentType.SKILL_BASED
                 for s in member.memberships
             )
-            if not skill_based:
-                return  # 01 §6.4: duty profiles need a skill_based membership
             profile = cfg.ON_DUTY_PROFILE_ID if flag else cfg.OFF_DUTY_PROFILE_ID
-            self._attempt(lambda: engine.set_profile(user_id, profile), expect_ok=True)
+            # 01 §6.4: going on duty needs a skill_based membership (invalid_combination).
+            ok = skill_based or not flag
+            self._attempt(lambda: engine.set_profile(user_id, profile), expect_ok=ok)
             if not flag:
                 assert self.ts.live[user_id].rona is None, "R6: going off duty clears RONA"
         elif op == "active":
@@ -823,7 +832,26 @@ class EngineMachine(RuleBasedStateMachine):
             skills = {SKILL_A: cfg.UserSkill(SKILL_A, level=1 + number % 3)} if busy else {}
             if away:
                 skills[SKILL_B] = cfg.UserSkill(SKILL_B, level=1 + pick % 3)
-            changed_user = dataclasses.replace(user, skills=skills)
+            memberships = dict(user.memberships)
+            profile = user.active_profile_id
+            service_id = self._pick(sorted(self.ts.services), number)
+            if persistent and service_id not in memberships:
+                memberships[service_id] = cfg.Membership(service_id)
+            elif (
+                persistent
+                and len(memberships) > 1
+                and not (
+                    # Leaving a service with the no_users exit hits an engine bug (see
+                    # test_engine_commands.py::test_exit_when_the_last_online_member_leaves_*).
+                    self.ts.services[service_id].queue.exit_when_no_users
+                )
+            ):
+                del memberships[service_id]
+                if service_id == SK:
+                    profile = cfg.OFF_DUTY_PROFILE_ID  # duty needs a skill_based membership
+            changed_user = dataclasses.replace(
+                user, skills=skills, memberships=memberships, active_profile_id=profile
+            )
             self._attempt(lambda: engine.upsert("user", changed_user), expect_ok=True)
         else:
             policy = self.ts.policies["pol"]
