@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "switchboard"
-RANK = {"domain": 0, "engine": 1, "store": 2, "cli": 3}
+RANK = {"domain": 0, "engine": 1, "store": 2, "runtime": 2, "api": 3, "cli": 3}
 FORBIDDEN_IN_DOMAIN = {"asyncio", "sqlite3", "socket", "fastapi", "sqlalchemy", "pydantic", "time"}
 
 

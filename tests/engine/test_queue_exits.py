@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from switchboard.domain import config as cfg
 from switchboard.domain.enums import AssignmentType, DistributionType, Presence, TaskState
+from switchboard.domain.task import Task
 from switchboard.engine.clock import VirtualClock
 from switchboard.engine.engine import Engine
 from switchboard.engine.events import Event
@@ -35,6 +36,11 @@ def _engine(*, exit_when_no_users: bool) -> tuple[Engine, list[Event]]:
     return engine, seen
 
 
+def _state(task: Task) -> TaskState:
+    """Read the state afresh (the engine changes it between two asserts)."""
+    return task.state
+
+
 def _names(events: list[Event], task_id: str) -> list[str]:
     return [e.name for e in events if e.data.get("task_id") == task_id]
 
@@ -52,9 +58,9 @@ def test_no_users_exit_at_enqueue_when_nobody_is_online() -> None:
 def test_without_the_flag_the_task_waits_for_someone_to_come_online() -> None:
     engine, _ = _engine(exit_when_no_users=False)
     task = engine.create_task(service_id="s")
-    assert task.state is TaskState.QUEUED
+    assert _state(task) is TaskState.QUEUED
     engine.set_presence("u1", Presence.AVAILABLE)
-    assert task.state is TaskState.OFFERED
+    assert _state(task) is TaskState.OFFERED
 
 
 def test_no_users_exit_when_the_last_online_member_leaves() -> None:
@@ -63,10 +69,10 @@ def test_no_users_exit_when_the_last_online_member_leaves() -> None:
     first = engine.create_task(service_id="s")
     engine.accept("u1", first.id)  # u1 busy: the next task waits, u1 is still online
     waiting = engine.create_task(service_id="s")
-    assert waiting.state is TaskState.QUEUED
+    assert _state(waiting) is TaskState.QUEUED
     engine.set_active("u1", "s", False)  # the only online member switches inactive
     engine.commit()
-    assert waiting.state is TaskState.TERMINATED
+    assert _state(waiting) is TaskState.TERMINATED
     assert "task.queue_exited" in _names(seen, waiting.id)
     assert first.state is TaskState.CONNECTED  # work in progress is untouched
     assert engine.check_invariants() == []

@@ -65,7 +65,7 @@ class OrganisationUnit:
     id: str
     name: str
     parent_id: str | None = None
-
+    version: int = 1
 
 @dataclass(slots=True)
 class DistributionSettings:
@@ -201,7 +201,7 @@ class SkillCategory:
     levelled: bool = False
     levels: tuple[SkillLevel, ...] = ()
     responsibility_enabled: bool = False
-
+    version: int = 1
 
 @dataclass(slots=True)
 class Skill:
@@ -209,7 +209,7 @@ class Skill:
     category_id: str
     name: str
     ou_id: str = "root"
-
+    version: int = 1
 
 @dataclass(slots=True, frozen=True)
 class ProfileEntry:
@@ -225,7 +225,7 @@ class ResponsibilityProfile:
     kind: ProfileKind = ProfileKind.CUSTOM
     ou_id: str = "root"
     entries: tuple[ProfileEntry, ...] = ()
-
+    version: int = 1
 
 BUILTIN_PROFILES = (
     ResponsibilityProfile(id=ON_DUTY_PROFILE_ID, name="On duty", kind=ProfileKind.ON_DUTY),
@@ -255,7 +255,7 @@ class DistributionPolicy:
     name: str
     levels: tuple[PolicyLevel, ...]
     ou_id: str = "root"
-
+    version: int = 1
 
 @dataclass(slots=True)
 class NotAvailableReason:
@@ -263,7 +263,7 @@ class NotAvailableReason:
     name: str
     ou_id: str = "root"
     enabled: bool = True
-
+    version: int = 1
 
 @dataclass(slots=True)
 class CustomParameter:
@@ -273,7 +273,7 @@ class CustomParameter:
     default_value: str = ""
     description: str = ""
     show_to_users: bool = True
-
+    version: int = 1
 
 @dataclass(slots=True)
 class Code:
@@ -282,7 +282,7 @@ class Code:
     short_code: str
     ou_id: str = "root"
     enabled: bool = True
-
+    version: int = 1
 
 @dataclass(slots=True)
 class Tag:
@@ -290,3 +290,4 @@ class Tag:
     name: str
     ou_id: str = "root"
     enabled: bool = True
+    version: int = 1

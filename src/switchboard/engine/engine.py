@@ -165,14 +165,26 @@ class Engine:
 
     def commit(self) -> list[Event]:
         """Journal the buffered events, then release them to listeners."""
-        if not self._uncommitted:
-            return []
-        batch, self._uncommitted = self._uncommitted, []
-        if self.journal is not None:
+        batch = self.drain()
+        if batch and self.journal is not None:
             self.journal.append(batch)
-        for listener in self._listeners:
-            listener(batch)
+        self.publish(batch)
         return batch
+
+    def drain(self) -> list[Event]:
+        """Take the uncommitted events, for a driver that journals them itself.
+
+        Such a driver (the service's asynchronous host) must append them durably and
+        only then call `publish`; `commit` is the synchronous form of the two.
+        """
+        batch, self._uncommitted = self._uncommitted, []
+        return batch
+
+    def publish(self, batch: Sequence[Event]) -> None:
+        """Hand a journaled batch to the listeners."""
+        if batch:
+            for listener in self._listeners:
+                listener(batch)
 
     def next_deadline(self) -> float | None:
         return self._timers.next_due()
@@ -538,7 +550,11 @@ class Engine:
             require_valid(self._validate(kind, entity))
         # The event owns a private copy: neither the caller nor later state changes may
         # alter a fact once it is emitted (state replaces config objects, never mutates them).
-        self._emit("config.upserted", {"type": kind, "entity": copy.deepcopy(entity)})
+        stored = copy.deepcopy(entity)
+        if hasattr(stored, "version"):
+            previous = None if kind == "tenant" else self.state._table(kind).get(stored.id)
+            stored.version = previous.version + 1 if previous is not None else 1
+        self._emit("config.upserted", {"type": kind, "entity": stored})
         self._settle()
 
     def _validate(self, kind: str, entity: Any) -> list[Issue]:
