@@ -67,6 +67,7 @@ class OrganisationUnit:
     parent_id: str | None = None
     version: int = 1
 
+
 @dataclass(slots=True)
 class DistributionSettings:
     available_when_busy: bool = False
@@ -203,6 +204,7 @@ class SkillCategory:
     responsibility_enabled: bool = False
     version: int = 1
 
+
 @dataclass(slots=True)
 class Skill:
     id: str
@@ -210,6 +212,7 @@ class Skill:
     name: str
     ou_id: str = "root"
     version: int = 1
+
 
 @dataclass(slots=True, frozen=True)
 class ProfileEntry:
@@ -226,6 +229,7 @@ class ResponsibilityProfile:
     ou_id: str = "root"
     entries: tuple[ProfileEntry, ...] = ()
     version: int = 1
+
 
 BUILTIN_PROFILES = (
     ResponsibilityProfile(id=ON_DUTY_PROFILE_ID, name="On duty", kind=ProfileKind.ON_DUTY),
@@ -257,6 +261,7 @@ class DistributionPolicy:
     ou_id: str = "root"
     version: int = 1
 
+
 @dataclass(slots=True)
 class NotAvailableReason:
     id: str
@@ -264,6 +269,7 @@ class NotAvailableReason:
     ou_id: str = "root"
     enabled: bool = True
     version: int = 1
+
 
 @dataclass(slots=True)
 class CustomParameter:
@@ -275,6 +281,7 @@ class CustomParameter:
     show_to_users: bool = True
     version: int = 1
 
+
 @dataclass(slots=True)
 class Code:
     id: str
@@ -283,6 +290,7 @@ class Code:
     ou_id: str = "root"
     enabled: bool = True
     version: int = 1
+
 
 @dataclass(slots=True)
 class Tag:
