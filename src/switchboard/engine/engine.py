@@ -584,6 +584,15 @@ class Engine:
         table = self.state._table(kind)
         if entity_id not in table:
             raise NotFound(f"No {kind} with id '{entity_id}'.", code=f"{kind}_not_found")
+        if kind == "profile" and entity_id in (cfg.ON_DUTY_PROFILE_ID, cfg.OFF_DUTY_PROFILE_ID):
+            raise Refused("The built-in duty profiles cannot be removed.", code="not_removable")
+        users = self.state.referrers(kind, entity_id)
+        if users:
+            raise Refused(
+                f"The {kind} '{entity_id}' is still used by {len(users)} other entities.",
+                code="entity_in_use",
+                referrers=", ".join(users[:20]),
+            )
         self._emit("config.removed", {"type": kind, "id": entity_id})
         self._settle()
 

@@ -145,6 +145,62 @@ class TenantState:
         profile = self.profile_of(user)
         return profile is not None and profile.kind is not ProfileKind.OFF_DUTY
 
+    def referrers(self, kind: str, entity_id: str) -> list[str]:
+        """Entities (as "kind:id") that reference `entity_id` and block its deletion (01)."""
+        found: list[str] = []
+        if kind == "ou":
+            for table_kind in CONFIG_TYPES:
+                if table_kind == "tenant":
+                    continue
+                for entity in self._table(table_kind).values():
+                    if getattr(entity, "ou_id", None) == entity_id or (
+                        table_kind == "ou" and entity.parent_id == entity_id
+                    ):
+                        found.append(f"{table_kind}:{entity.id}")
+        elif kind == "service":
+            found += [f"user:{u.id}" for u in self.users.values() if entity_id in u.memberships]
+            found += [f"task:{t.id}" for t in self.tasks.values() if t.service_id == entity_id]
+        elif kind == "policy":
+            found += [
+                f"service:{s.id}"
+                for s in self.services.values()
+                if s.distribution_policy_id == entity_id
+            ]
+        elif kind == "skill":
+            found += [f"user:{u.id}" for u in self.users.values() if entity_id in u.skills]
+            found += [
+                f"policy:{p.id}"
+                for p in self.policies.values()
+                if any(r.skill_id == entity_id for lvl in p.levels for r in lvl.requirements)
+            ]
+            found += [
+                f"profile:{p.id}"
+                for p in self.profiles.values()
+                if any(e.skill_id == entity_id for e in p.entries)
+            ]
+        elif kind == "skill_category":
+            found += [f"skill:{s.id}" for s in self.skills.values() if s.category_id == entity_id]
+        elif kind == "profile":
+            found += [
+                f"user:{u.id}"
+                for u in self.users.values()
+                if u.active_profile_id == entity_id or entity_id in u.responsibility_profile_ids
+            ]
+        elif kind == "not_available_reason":
+            found += [
+                f"user:{u.id}"
+                for u in self.users.values()
+                if entity_id in u.not_available_reason_ids
+            ]
+        elif kind in ("code", "tag"):
+            attr = "codes" if kind == "code" else "tags"
+            found += [
+                f"service:{s.id}" for s in self.services.values() if entity_id in getattr(s, attr)
+            ]
+        elif kind == "user":
+            found += [f"task:{s.task_id}" for s in self.sessions.values() if s.user_id == entity_id]
+        return found
+
     def member_online(self, user_id: str, service: cfg.Service) -> bool:
         """X2's "online": enabled, present, and active (teams-based) or on duty (skill-based)."""
         user = self.users.get(user_id)
