@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from switchboard.domain import config as cfg
@@ -48,13 +50,9 @@ def _engine() -> Engine:
 def test_versions_start_at_one_and_rise_with_each_update() -> None:
     engine = _engine()
     assert engine.state.services["s"].version == 1
-    service = engine.state.services["s"]
-    engine.upsert("service", cfg.Service(**{**_fields(service), "description": "changed"}))
+    engine.upsert("service", replace(engine.state.services["s"], description="changed"))
     assert engine.state.services["s"].version == 2
-
-
-def _fields(entity: cfg.Service) -> dict[str, object]:
-    return {name: getattr(entity, name) for name in entity.__dataclass_fields__}
+    assert engine.state.services["s"].description == "changed"
 
 
 def test_invalid_entity_is_refused_with_every_issue_and_changes_nothing() -> None:
