@@ -1,0 +1,43 @@
+"""The FastAPI application: one per process, serving every tenant of the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from switchboard import __version__
+from switchboard.api import problems
+from switchboard.api.routes import config, system
+from switchboard.api.tenancy import Settings, Tenancy
+
+
+def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None) -> FastAPI:
+    """Build the application; the database opens and tenants restore at startup."""
+    tenancy = tenancy or Tenancy(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not tenancy.hosts:
+            tenancy.open()
+        tenancy.start()
+        try:
+            yield
+        finally:
+            await tenancy.stop()  # graceful: queued work is finished and journaled
+
+    app = FastAPI(
+        title="Switchboard",
+        version=__version__,
+        summary="Contact-center routing: configuration, live operations and events.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.tenancy = tenancy
+    problems.install(app)
+    app.include_router(system.router)
+    app.include_router(config.router)
+    return app

@@ -1,0 +1,227 @@
+"""Errors as RFC 9457 `application/problem+json`, in one place.
+
+Every refusal leaves the API in the same shape: `type`, `title`, `status`, a
+`detail` sentence, the request id as `instance`, a machine-readable `code`, and
+for invalid input an `errors` list of `{code, path, message}` naming each field
+and what was expected (01 §1, 10 §11). Domain errors carry their own code and
+sentence; this module only chooses the HTTP status.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from switchboard.domain.errors import DomainError, InvalidTransition, NotFound, Refused
+from switchboard.domain.validation import ValidationFailed
+from switchboard.runtime.host import HostUnavailable
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+#: Domain codes that mean "the request's input is wrong" (422), as opposed to
+#: "the current state does not allow it" (409).
+INPUT_CODES = frozenset(
+    {
+        "required",
+        "invalid_type",
+        "too_long",
+        "too_short",
+        "out_of_range",
+        "invalid_format",
+        "not_unique",
+        "unknown_reference",
+        "reference_not_visible",
+        "immutable_field",
+        "not_applicable",
+        "invalid_combination",
+        "limit_exceeded",
+        "unknown_field",
+        "unknown_type",
+    }
+)
+
+
+class ApiProblem(Exception):
+    """A refusal decided by the HTTP layer itself (auth, preconditions, paging)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+
+def request_id(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = request.state.request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+    return str(rid)
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://switchboard.dev/problems/{code}",
+        "title": _TITLES.get(status, "Request refused"),
+        "status": status,
+        "detail": detail,
+        "instance": request_id(request),
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+_TITLES = {
+    400: "Malformed request",
+    401: "Authentication required",
+    403: "Not permitted",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with the current state",
+    412: "Precondition failed",
+    422: "Invalid input",
+    428: "Precondition required",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Temporarily unavailable",
+}
+
+
+def status_for(error: DomainError) -> int:
+    if isinstance(error, ValidationFailed):
+        return 422
+    if isinstance(error, NotFound) or error.code.endswith("_not_found"):
+        return 404
+    if error.code in INPUT_CODES:
+        return 422
+    if error.code == "version_conflict":
+        return 409
+    if error.code == "service_capacity_reached":
+        return 429
+    if isinstance(error, Refused | InvalidTransition):
+        return 409
+    return 409
+
+
+def _domain_errors(error: DomainError) -> list[dict[str, str]]:
+    if isinstance(error, ValidationFailed):
+        return [{"code": i.code, "path": i.path, "message": i.message} for i in error.issues]
+    field = error.detail.get("field")
+    if error.code in INPUT_CODES:
+        return [{"code": error.code, "path": str(field or ""), "message": error.message}]
+    return []
+
+
+def _pydantic_path(location: tuple[Any, ...]) -> str:
+    parts = [p for p in location if p not in ("body", "query", "path", "header")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+_PYDANTIC_CODES = {
+    "missing": "required",
+    "extra_forbidden": "unknown_field",
+    "string_too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_long": "too_long",
+    "too_short": "too_short",
+    "greater_than_equal": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "greater_than": "out_of_range",
+    "less_than": "out_of_range",
+    "enum": "invalid_format",
+    "literal_error": "invalid_format",
+    "string_pattern_mismatch": "invalid_format",
+    "json_invalid": "invalid_type",
+}
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, error: ApiProblem) -> JSONResponse:
+        return problem(
+            request,
+            error.status,
+            error.code,
+            error.detail,
+            errors=error.errors,
+            headers=error.headers,
+        )
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError) -> JSONResponse:
+        extra = {k: v for k, v in error.detail.items() if k != "issues" and _jsonable(v)}
+        return problem(
+            request,
+            status_for(error),
+            error.code,
+            error.message,
+            errors=_domain_errors(error),
+            extra={"detail_data": extra} if extra else None,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = []
+        for item in error.errors():
+            path = _pydantic_path(tuple(item.get("loc", ())))
+            code = _PYDANTIC_CODES.get(str(item.get("type")), "invalid_type")
+            message = f"{path or 'body'}: {item.get('msg', 'invalid value')}."
+            errors.append({"code": code, "path": path, "message": message})
+        first = errors[0]["message"] if errors else "The request is invalid."
+        return problem(request, 422, "validation_failed", first, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        headers = dict(error.headers) if error.headers else None
+        return problem(request, error.status_code, code, str(error.detail), headers=headers)
+
+    @app.exception_handler(HostUnavailable)
+    async def _unavailable(request: Request, error: HostUnavailable) -> JSONResponse:
+        return problem(request, 503, "tenant_unavailable", str(error), headers={"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error in %s %s", request.method, request.url.path)
+        return problem(
+            request, 500, "internal_error", "Something went wrong; quote the request id."
+        )
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | type(None))

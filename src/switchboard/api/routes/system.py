@@ -1,0 +1,68 @@
+"""Liveness, readiness and Prometheus metrics: for orchestrators and operators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from switchboard.api.tenancy import Tenancy
+
+router = APIRouter(tags=["System"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive (it answers)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request, response: Response) -> dict[str, object]:
+    """Every tenant is restored and its writer is running: safe to send traffic."""
+    tenancy: Tenancy = request.app.state.tenancy
+    ready = tenancy.ready
+    response.status_code = 200 if ready else 503
+    return {"status": "ready" if ready else "starting", "tenants": len(tenancy.hosts)}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Per-tenant gauges read from live state; no customer data (10 TI4)."""
+    tenancy: Tenancy = request.app.state.tenancy
+    registry = CollectorRegistry()
+    labels = ["tenant"]
+    waiting = Gauge(
+        "switchboard_tasks_waiting", "Tasks queued or offered", labels, registry=registry
+    )
+    offers = Gauge("switchboard_offers_total", "Offers made since start", labels, registry=registry)
+    decisions = Gauge(
+        "switchboard_decisions_total", "Dispatch decisions since start", labels, registry=registry
+    )
+    recoveries = Gauge(
+        "switchboard_sweeper_recoveries_total",
+        "Offers only the safety-net sweeper found (each one is a defect)",
+        labels,
+        registry=registry,
+    )
+    lag = Gauge(
+        "switchboard_journal_lag_events",
+        "Events applied but not yet journaled",
+        labels,
+        registry=registry,
+    )
+    commits = Gauge(
+        "switchboard_journal_commits_total",
+        "Journal transactions since start",
+        labels,
+        registry=registry,
+    )
+    for tenant_id, host in tenancy.hosts.items():
+        state = host.engine.state
+        waiting.labels(tenant_id).set(sum(state.waiting_counts.values()))
+        m = host.engine.metrics
+        offers.labels(tenant_id).set(m.offers)
+        decisions.labels(tenant_id).set(m.decisions)
+        recoveries.labels(tenant_id).set(m.sweeper_recoveries)
+        lag.labels(tenant_id).set(host.stats.journal_lag)
+        commits.labels(tenant_id).set(host.stats.batches)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

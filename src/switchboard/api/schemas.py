@@ -1,0 +1,99 @@
+"""Request bodies for configuration entities, derived from the domain dataclasses.
+
+The dataclasses in `switchboard.domain.config` are the single definition of each
+entity. At the edge, pydantic turns them into input models without the fields
+the server owns (`id`, `version`), forbidding unknown fields (10 IN2), so the
+OpenAPI document describes real bodies and structural errors name the field.
+Business rules are checked afterwards by the domain's validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+
+from switchboard.domain import config as cfg
+
+SERVER_OWNED = ("id", "version")
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One configuration entity type as the API exposes it."""
+
+    name: str  # engine kind
+    path: str  # URL segment
+    cls: type[Any]
+    client_chooses_id: bool = False
+    tag: str = ""
+
+    @property
+    def adapter(self) -> TypeAdapter[Any]:
+        return _ADAPTERS[self.name]
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("ou", "ous", cfg.OrganisationUnit, tag="Organisation units"),
+    Kind("service", "services", cfg.Service, tag="Services"),
+    Kind("user", "users", cfg.User, tag="Users"),
+    Kind("skill_category", "skill-categories", cfg.SkillCategory, tag="Skills"),
+    Kind("skill", "skills", cfg.Skill, tag="Skills"),
+    Kind("profile", "duty-profiles", cfg.ResponsibilityProfile, tag="Skills"),
+    Kind("policy", "distribution-policies", cfg.DistributionPolicy, tag="Skills"),
+    Kind("not_available_reason", "not-available-reasons", cfg.NotAvailableReason, tag="Users"),
+    Kind("parameter", "parameters", cfg.CustomParameter, client_chooses_id=True, tag="Parameters"),
+    Kind("code", "codes", cfg.Code, tag="Codes and tags"),
+    Kind("tag", "tags", cfg.Tag, tag="Codes and tags"),
+)
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {k.name: TypeAdapter(k.cls) for k in KINDS}
+
+
+def input_model(kind: Kind) -> type[BaseModel]:
+    """A pydantic model of the entity's writable fields (id too where the client picks it)."""
+    hints = typing.get_type_hints(kind.cls)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(kind.cls):
+        if f.name == "version" or (f.name == "id" and not kind.client_chooses_id):
+            continue
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = Field(default_factory=f.default_factory)
+        else:
+            default = ...
+        fields[f.name] = (hints[f.name], default)
+    model: type[BaseModel] = create_model(
+        f"{kind.cls.__name__}Input",
+        __config__=ConfigDict(extra="forbid"),
+        **fields,
+    )
+    return model
+
+
+INPUT_MODELS: dict[str, type[BaseModel]] = {k.name: input_model(k) for k in KINDS}
+
+
+def to_entity(kind: Kind, body: BaseModel, entity_id: str) -> Any:
+    """Build the domain dataclass from a validated body and the server-chosen id."""
+    data = body.model_dump()
+    data["id"] = entity_id
+    return kind.adapter.validate_python(data)
+
+
+def to_json(kind: Kind, entity: Any) -> dict[str, Any]:
+    data: dict[str, Any] = kind.adapter.dump_python(entity, mode="json")
+    return data
+
+
+class Page(BaseModel):
+    """One page of a list: `next_offset` is null on the last page."""
+
+    items: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None

@@ -1,0 +1,107 @@
+"""The tenants this process serves: one restored engine host per tenant.
+
+At start the database is migrated, every tenant's journal is replayed into its
+engine (`TenantHost.restore`), and the hosts start. Requests reach a host only
+through `host_for(principal.tenant_id)`, where the tenant id comes from the
+authenticated principal, never from request data (10 TI1).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine as Database
+
+from switchboard.domain import config as cfg
+from switchboard.engine.clock import Clock, RealClock
+from switchboard.engine.engine import Engine
+from switchboard.runtime.host import HostUnavailable, TenantHost
+from switchboard.store.database import create_engine, default_url, migrate
+from switchboard.store.repositories import TenantRepository
+from switchboard.store.sql_journal import SqlJournal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    """How this node runs; built by `switchboard serve` from its flags."""
+
+    db_url: str = field(default_factory=default_url)
+    var_dir: Path = Path("var")
+    secret_key: bytes | None = None  # pepper for API-key HMACs; from the environment or a file
+    demo: bool = False
+
+    def pepper(self) -> bytes:
+        """`SWITCHBOARD_SECRET_KEY`, else a key file created once under `var_dir` (mode 600)."""
+        if self.secret_key is not None:
+            return self.secret_key
+        env = os.environ.get("SWITCHBOARD_SECRET_KEY")
+        if env:
+            self.secret_key = env.encode()
+            return self.secret_key
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip().encode()
+        return self.secret_key
+
+
+class Tenancy:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or RealClock()
+        self.db: Database = create_engine(settings.db_url)
+        self.tenants = TenantRepository(self.db)
+        self.hosts: dict[str, TenantHost] = {}
+        self.started = False
+
+    def open(self) -> None:
+        """Migrate the database and restore every tenant (blocking; call before serving)."""
+        migrate(self.db)
+        for record in self.tenants.list():
+            journal = SqlJournal(self.db, record.id)
+            tenant = cfg.Tenant(id=record.id, name=record.name)
+            host = TenantHost.restore(tenant, self.clock, journal.read(), journal)
+            self.hosts[record.id] = host
+            log.info("tenant %s restored at seq %d", record.id, host.engine.state.seq)
+
+    def start(self) -> None:
+        for host in self.hosts.values():
+            host.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        for host in self.hosts.values():
+            await host.stop()
+        self.started = False
+        self.db.dispose()
+
+    def create_tenant(self, name: str, *, tenant_id: str | None = None) -> TenantHost:
+        """A new tenant with its root OU, journaled, and its host (started if we are)."""
+        record = self.tenants.create(name, id=tenant_id)
+        journal = SqlJournal(self.db, record.id)
+        engine = Engine(cfg.Tenant(id=record.id, name=record.name), self.clock)
+        engine.upsert("tenant", cfg.Tenant(id=record.id, name=record.name))
+        journal.append(engine.drain())
+        host = TenantHost(engine, journal, self.clock)
+        self.hosts[record.id] = host
+        if self.started:
+            host.start()
+        return host
+
+    def host_for(self, tenant_id: str) -> TenantHost:
+        host = self.hosts.get(tenant_id)
+        if host is None:
+            raise HostUnavailable(f"tenant {tenant_id} is not served by this node")
+        return host
+
+    @property
+    def ready(self) -> bool:
+        return self.started and all(h.ready for h in self.hosts.values())

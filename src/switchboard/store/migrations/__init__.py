@@ -1,0 +1,1 @@
+"""The store's Alembic environment (run it through `switchboard.store.database.migrate`)."""

@@ -1,0 +1,197 @@
+"""The relational schema of the store, as SQLAlchemy Core tables.
+
+This module is the *current* shape of the database. The Alembic revisions in
+`switchboard/store/migrations/versions/` are its history and create it; they
+never import this module (a revision must keep producing the schema of its day),
+and `tests/store/test_database.py` checks that migrating to head yields exactly
+these tables (Alembic's `compare_metadata` finds no difference) on SQLite and
+PostgreSQL.
+
+Tenant isolation (security spec 10 §4). Every table but `tenants` is a tenant
+table: it has a `tenant_id` column referencing `tenants.id`, and an index whose
+first column is `tenant_id` (the primary key, a unique constraint or a plain
+index, whichever the table's queries need). On PostgreSQL each tenant table also
+has a row-level-security policy (created by the migrations, listed in
+`TENANT_TABLES`); see `switchboard.store.database` for how the tenant context
+is set and why RLS is enabled but not forced.
+
+Types. Timestamps are `UtcDateTime`: timezone-aware UTC `datetime`s in Python
+on both databases. Identifiers are strings (random UUIDs unless the caller
+brings its own id). The journal's `data` is the JSON text written by
+`switchboard.store.codec` — the same encoding as the SQLite journal — not a
+JSON column, so the text round-trips byte for byte.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "TENANT_TABLES",
+    "UtcDateTime",
+    "accounts",
+    "api_keys",
+    "journal",
+    "metadata",
+    "tenants",
+    "web_sessions",
+]
+
+#: Constraint and index names are deterministic, so migrations can refer to them
+#: (and SQLite batch migrations can recreate them) on every database.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = 64  # identifiers: UUIDs (36) or the ids of the configuration
+NAME = 255
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC `datetime`, the same in Python on SQLite and PostgreSQL.
+
+    Binding a naive `datetime` raises `ValueError` (its zone would be a guess).
+    PostgreSQL stores `timestamptz`; SQLite, which has no such type, stores the
+    UTC wall time as ISO text — comparable in SQL because every value is UTC.
+    Values read back are always aware and in UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _tenant_fk() -> Column[str]:
+    return Column("tenant_id", String(ID), ForeignKey("tenants.id"), nullable=False)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(NAME), nullable=False),
+    # Entra ID `tid` (spec 01 §2, 10 A4); at most one tenant per directory tenant.
+    Column("directory_tenant_id", String(ID), nullable=True, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+#: One row per event, keyed by tenant and gap-free position (see `SqlJournal`).
+journal = Table(
+    "journal",
+    metadata,
+    _tenant_fk(),
+    Column("seq", BigInteger(), nullable=False, autoincrement=False),
+    Column("name", Text(), nullable=False),
+    Column("at", Double(), nullable=False),
+    Column("data", Text(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),  # also the tenant_id index
+    sqlite_with_rowid=False,
+)
+
+#: Local accounts (spec 10 §1.3). `username` is stored as given: the caller normalises it.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    _tenant_fk(),
+    Column("user_id", String(ID), nullable=False),
+    Column("username", String(NAME), nullable=False),
+    Column("password_hash", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("failed_count", Integer(), nullable=False, server_default="0"),
+    Column("failed_since", UtcDateTime(), nullable=True),
+    Column("delay_until", UtcDateTime(), nullable=True),
+    UniqueConstraint("tenant_id", "username"),  # also the tenant_id index
+    # the target of web_sessions' (tenant_id, account_id) foreign key
+    UniqueConstraint("tenant_id", "id"),
+)
+
+#: Server-side browser sessions (spec 10 B2), keyed by the hash of the cookie's token.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(128), primary_key=True),
+    _tenant_fk(),
+    Column("account_id", String(ID), nullable=False),
+    Column("csrf_token", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    # A session's account must belong to the session's tenant.
+    ForeignKeyConstraint(
+        ["tenant_id", "account_id"],
+        ["accounts.tenant_id", "accounts.id"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "tenant_id", "account_id"),  # also the tenant_id index
+)
+
+#: API keys (spec 10 §1.4): the id and the HMAC of the secret, never the secret.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    _tenant_fk(),
+    Column("name", String(NAME), nullable=False),
+    Column("scopes", JSON(), nullable=False),
+    Column("ou_id", String(ID), nullable=True),
+    # NULL: not restricted to services; a JSON list otherwise
+    Column("service_ids", JSON(none_as_null=True), nullable=True),
+    Column("secret_hmac", String(128), nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index(None, "tenant_id"),
+)
+
+#: The tables holding tenant rows: each has `tenant_id` and, on PostgreSQL, an RLS policy.
+TENANT_TABLES: tuple[str, ...] = tuple(
+    name for name, table in metadata.tables.items() if "tenant_id" in table.c
+)
