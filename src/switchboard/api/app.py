@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from switchboard import __version__
 from switchboard.api import problems
-from switchboard.api.routes import config, system
+from switchboard.api.routes import config, live, system
 from switchboard.api.tenancy import Settings, Tenancy
 
 
@@ -40,4 +40,5 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     problems.install(app)
     app.include_router(system.router)
     app.include_router(config.router)
+    app.include_router(live.router)
     return app

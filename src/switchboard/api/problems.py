@@ -60,8 +60,10 @@ class ApiProblem(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
+        self.extra = extra
         self.status = status
         self.code = code
         self.detail = detail
@@ -180,6 +182,7 @@ def install(app: FastAPI) -> None:
             error.detail,
             errors=error.errors,
             headers=error.headers,
+            extra=error.extra,
         )
 
     @app.exception_handler(DomainError)

@@ -70,6 +70,7 @@ class Task:
     first_enqueued_at: float | None = None
     terminated_at: float | None = None
     end_reason: EndReason | None = None
+    end_detail: str | None = None  # e.g. why a task was rejected at creation
     # queue position and distribution
     queue: QueueSpec | None = None
     virtual_enqueue_at: float | None = None

@@ -615,6 +615,7 @@ class TenantState:
         task.move_to(TaskState.TERMINATED)
         task.terminated_at = e.at
         task.end_reason = EndReason(e.data["end_reason"])
+        task.end_detail = e.data.get("detail")
         acw_users = set(e.data.get("acw_user_ids", ()))
         for sid in list(self.task_sessions.get(task.id, ())):
             session = self.sessions[sid]

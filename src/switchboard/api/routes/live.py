@@ -1,0 +1,429 @@
+"""Live operations: create tasks, act on them as an agent, change users' state.
+
+Every endpoint is one engine command run on the tenant's writer; the answer is
+sent after the command's events are journaled. A refusal comes back as a
+problem document with the engine's reason code and sentence, and changes nothing.
+An API key acts for the user named in the body (`user_id`); signed-in users
+will act for themselves once sessions arrive.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the models below at runtime.
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchboard.api.auth import Principal
+from switchboard.api.permissions import FLOWS_READ, TASKS_WRITE, require
+from switchboard.api.problems import ApiProblem
+from switchboard.domain.enums import EndReason, Presence, Priority, TaskKind, TaskState
+from switchboard.domain.errors import NotFound
+from switchboard.domain.task import PreferredUser, Task
+from switchboard.engine.engine import Engine
+from switchboard.engine.explain import explain
+from switchboard.runtime.host import TenantHost
+
+router = APIRouter(prefix="/api/v1")
+_REJECTIONS = {
+    "service_disabled": "The service is disabled and takes no new tasks.",
+    "modality_not_enabled": "The service does not take this kind of task.",
+    "service_capacity_reached": "The service has as many live tasks of this kind as allowed.",
+}
+PriorityName = Literal["lowest", "low", "normal", "high", "highest"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PreferredUserIn(Strict):
+    user_id: str = Field(min_length=1, max_length=128)
+    priority: int | None = Field(None, ge=1, le=99)
+
+
+class TaskIn(Strict):
+    service_id: str = Field(min_length=1, max_length=128)
+    kind: Literal["audio_inbound", "chat_inbound", "email_inbound", "external_task"] = (
+        "external_task"
+    )
+    priority: PriorityName | None = None
+    caller: str | None = Field(None, max_length=256)
+    customer_identifier: str | None = Field(None, max_length=256)
+    reference_id: str | None = Field(None, max_length=128)
+    custom_context: dict[str, str] = Field(default_factory=dict)
+    preferred_users: list[PreferredUserIn] = Field(default_factory=list, max_length=10)
+
+
+class ActingUser(Strict):
+    user_id: str = Field(min_length=1, max_length=128)
+
+
+class PriorityIn(Strict):
+    priority: PriorityName
+
+
+class PresenceIn(Strict):
+    presence: Presence
+
+
+class ProfileIn(Strict):
+    profile_id: str = Field(min_length=1, max_length=128)
+
+
+class ActiveIn(Strict):
+    active: bool
+
+
+class NotAvailableIn(Strict):
+    reason_id: str | None = Field(None, max_length=128)
+
+
+class SupervisorFlag(Strict):
+    by_supervisor: bool = False
+
+
+def _iso(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return (
+        datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+def task_json(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "kind": task.kind.value,
+        "modality": task.kind.modality.value,
+        "direction": task.kind.direction.value,
+        "service_id": task.service_id,
+        "state": task.state.value,
+        "priority": task.priority.label,
+        "created_at": _iso(task.created_at),
+        "accepted_at": _iso(task.accepted_at),
+        "first_enqueued_at": _iso(task.first_enqueued_at),
+        "virtual_enqueue_at": _iso(task.virtual_enqueue_at),
+        "terminated_at": _iso(task.terminated_at),
+        "end_reason": task.end_reason.value if task.end_reason else None,
+        "policy_level": task.policy_level,
+        "distribution_type": task.queue.distribution_type.value if task.queue else None,
+        "offers": [
+            {"offer_id": o.id, "user_id": o.user_id, "expires_at": _iso(o.expires_at)}
+            for o in task.offers.values()
+        ],
+        "connected_user_id": task.connected_user_id,
+        "caller": task.caller,
+        "customer_identifier": task.customer_identifier,
+        "reference_id": task.reference_id,
+        "custom_context": dict(task.custom_context),
+        "preferred_users": [
+            {"user_id": p.user_id, "priority": p.priority} for p in task.preferred_users
+        ],
+    }
+
+
+def _host(request: Request, principal: Principal) -> TenantHost:
+    host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
+    return host
+
+
+def _task(engine: Engine, task_id: str) -> Task:
+    task = engine.state.task(task_id)
+    if task is None:
+        raise NotFound(f"No task with id '{task_id}'.", code="task_not_found")
+    return task
+
+
+# ------------------------------------------------------------------ tasks
+
+
+@router.post("/tasks", status_code=201, tags=["Tasks"])
+async def create_task(
+    body: TaskIn,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    """Create an inbound or external task; it runs its service's workflow and queues."""
+
+    def create(engine: Engine) -> dict[str, Any]:
+        task = engine.create_task(
+            service_id=body.service_id,
+            kind=TaskKind(body.kind),
+            priority=Priority.parse(body.priority) if body.priority else None,
+            caller=body.caller,
+            customer_identifier=body.customer_identifier,
+            reference_id=body.reference_id,
+            custom_context=body.custom_context,
+            preferred_users=[PreferredUser(p.user_id, p.priority) for p in body.preferred_users],
+        )
+        if task.end_reason is EndReason.REJECTED:
+            reason = task.end_detail or "rejected"
+            raise ApiProblem(
+                429 if reason == "service_capacity_reached" else 409,
+                reason,
+                _REJECTIONS.get(reason, "The service refused the task."),
+                extra={"task_id": task.id},
+            )
+        return task_json(task)
+
+    created = await _host(request, principal).run(create)
+    response.headers["Location"] = f"/api/v1/tasks/{created['id']}"
+    return created
+
+
+@router.get("/tasks", tags=["Tasks"])
+async def list_tasks(
+    request: Request,
+    service_id: str | None = Query(None, max_length=128),
+    state: TaskState | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = Depends(require(FLOWS_READ)),
+) -> dict[str, Any]:
+    """Live tasks, oldest first."""
+
+    def query(engine: Engine) -> list[dict[str, Any]]:
+        tasks = sorted(engine.state.tasks.values(), key=lambda t: (t.created_at, t.id))
+        chosen = [
+            t
+            for t in tasks
+            if (service_id is None or t.service_id == service_id)
+            and (state is None or t.state is state)
+        ]
+        return [task_json(t) for t in chosen[:limit]]
+
+    return {"items": await _host(request, principal).run(query)}
+
+
+@router.get("/tasks/{task_id}", tags=["Tasks"])
+async def get_task(
+    task_id: str, request: Request, principal: Principal = Depends(require(FLOWS_READ))
+) -> dict[str, Any]:
+    return await _host(request, principal).run(lambda e: task_json(_task(e, task_id)))
+
+
+@router.get("/tasks/{task_id}/diagnosis", tags=["Tasks"])
+async def diagnose_task(
+    task_id: str, request: Request, principal: Principal = Depends(require(FLOWS_READ))
+) -> dict[str, Any]:
+    """Why this task is (not) being offered, per user (03 §10)."""
+    return await _host(request, principal).run(lambda e: explain(e, task_id).as_dict())
+
+
+@router.delete("/tasks/{task_id}", status_code=204, tags=["Tasks"])
+async def cancel_task(
+    task_id: str, request: Request, principal: Principal = Depends(require(TASKS_WRITE))
+) -> Response:
+    await _host(request, principal).run(lambda e: e.cancel_task(task_id))
+    return Response(status_code=204)
+
+
+@router.post("/tasks/{task_id}/customer-hangup", tags=["Tasks"])
+async def customer_hangup(
+    task_id: str, request: Request, principal: Principal = Depends(require(TASKS_WRITE))
+) -> dict[str, Any]:
+    """The customer left (used by channels and the simulator)."""
+
+    def hang_up(engine: Engine) -> dict[str, Any]:
+        engine.customer_hang_up(task_id)
+        return task_json(_task(engine, task_id))
+
+    return await _host(request, principal).run(hang_up)
+
+
+@router.put("/tasks/{task_id}/priority", tags=["Tasks"])
+async def set_priority(
+    task_id: str,
+    body: PriorityIn,
+    request: Request,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    def change(engine: Engine) -> dict[str, Any]:
+        engine.set_priority(task_id, Priority.parse(body.priority))
+        return task_json(_task(engine, task_id))
+
+    return await _host(request, principal).run(change)
+
+
+AgentAction = Literal["accept", "decline", "pickup", "hold", "resume", "park", "unpark", "hangup"]
+
+
+@router.post("/tasks/{task_id}/{action}", tags=["Agent actions"])
+async def agent_action(
+    task_id: str,
+    action: AgentAction,
+    body: ActingUser,
+    request: Request,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    """An agent's action on a task: accept or decline an offer, pick up, hold, park, hang up."""
+
+    def act(engine: Engine) -> dict[str, Any]:
+        command = {
+            "accept": engine.accept,
+            "decline": engine.decline,
+            "pickup": engine.pickup,
+            "hold": engine.hold,
+            "resume": engine.resume,
+            "park": engine.park,
+            "unpark": engine.unpark,
+            "hangup": engine.hang_up,
+        }[action]
+        command(body.user_id, task_id)
+        return task_json(_task(engine, task_id))
+
+    return await _host(request, principal).run(act)
+
+
+# ------------------------------------------------------------------ users
+
+
+def _user_state(engine: Engine, user_id: str) -> dict[str, Any]:
+    user = engine.state.users.get(user_id)
+    if user is None:
+        raise NotFound(f"No user with id '{user_id}'.", code="user_not_found")
+    live = engine.state.user_live(user_id)
+    services = []
+    for service_id in sorted(user.memberships):
+        service = engine.state.services.get(service_id)
+        if service is None:
+            continue
+        per_modality = {
+            m.value: engine.availability(user_id, service_id, m).as_dict()
+            for m in sorted(service.enabled_modalities, key=lambda m: m.value)
+        }
+        services.append(
+            {
+                "service_id": service_id,
+                "active": user.memberships[service_id].active,
+                **engine.availability(user_id, service_id).as_dict(),
+                "modalities": per_modality,
+            }
+        )
+    return {
+        "user_id": user_id,
+        "presence": live.presence.value,
+        "duty_profile_id": user.active_profile_id,
+        "not_available_reason_id": live.not_available_reason_id,
+        "rona": None
+        if live.rona is None
+        else {"service_id": live.rona.service_id, "clears_at": _iso(live.rona.clears_at)},
+        "acw": None
+        if live.acw is None
+        else {
+            "task_id": live.acw.task_id,
+            "ends_at": _iso(live.acw.ends_at),
+            "extended": live.acw.extended,
+            "can_end_early": live.acw.allow_early_end,
+            "can_extend": live.acw.allow_extension and not live.acw.extended,
+        },
+        "sessions": [
+            {"task_id": s.task_id, "state": s.state.value, "service_id": s.service_id}
+            for s in live.sessions.values()
+        ],
+        "services": services,
+    }
+
+
+@router.get("/users/{user_id}/availability", tags=["Users (live)"])
+async def availability(
+    user_id: str, request: Request, principal: Principal = Depends(require(FLOWS_READ))
+) -> dict[str, Any]:
+    """Per service (and modality): selectable or not, with every reason (02 §6.3)."""
+    return await _host(request, principal).run(lambda e: _user_state(e, user_id))
+
+
+async def _user_command(
+    request: Request, principal: Principal, user_id: str, command: Any
+) -> dict[str, Any]:
+    def run(engine: Engine) -> dict[str, Any]:
+        command(engine)
+        return _user_state(engine, user_id)
+
+    return await _host(request, principal).run(run)
+
+
+@router.put("/users/{user_id}/presence", tags=["Users (live)"])
+async def set_presence(
+    user_id: str,
+    body: PresenceIn,
+    request: Request,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    """Presence as the directory reports it (the Teams adapter calls this too)."""
+    return await _user_command(
+        request, principal, user_id, lambda e: e.set_presence(user_id, body.presence)
+    )
+
+
+@router.put("/users/{user_id}/duty-profile", tags=["Users (live)"])
+async def set_duty_profile(
+    user_id: str,
+    body: ProfileIn,
+    request: Request,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    return await _user_command(
+        request, principal, user_id, lambda e: e.set_profile(user_id, body.profile_id)
+    )
+
+
+@router.put("/users/{user_id}/services/{service_id}/active", tags=["Users (live)"])
+async def set_active(
+    user_id: str,
+    service_id: str,
+    body: ActiveIn,
+    request: Request,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    return await _user_command(
+        request, principal, user_id, lambda e: e.set_active(user_id, service_id, body.active)
+    )
+
+
+@router.put("/users/{user_id}/not-available", tags=["Users (live)"])
+async def set_not_available(
+    user_id: str,
+    body: NotAvailableIn,
+    request: Request,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    return await _user_command(
+        request, principal, user_id, lambda e: e.set_not_available(user_id, body.reason_id)
+    )
+
+
+@router.post("/users/{user_id}/rona/reset", tags=["Users (live)"])
+async def reset_rona(
+    user_id: str,
+    body: SupervisorFlag,
+    request: Request,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    return await _user_command(
+        request,
+        principal,
+        user_id,
+        lambda e: e.reset_rona(user_id, by_supervisor=body.by_supervisor),
+    )
+
+
+@router.post("/users/{user_id}/acw/end", tags=["Users (live)"])
+async def end_acw(
+    user_id: str,
+    body: SupervisorFlag,
+    request: Request,
+    principal: Principal = Depends(require(TASKS_WRITE)),
+) -> dict[str, Any]:
+    return await _user_command(
+        request, principal, user_id, lambda e: e.end_acw(user_id, by_supervisor=body.by_supervisor)
+    )
+
+
+@router.post("/users/{user_id}/acw/extend", tags=["Users (live)"])
+async def extend_acw(
+    user_id: str, request: Request, principal: Principal = Depends(require(TASKS_WRITE))
+) -> dict[str, Any]:
+    return await _user_command(request, principal, user_id, lambda e: e.extend_acw(user_id))
