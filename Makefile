@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/switchboard simulate --demo
+	$(BIN)/switchboard serve --demo
 
 test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from switchboard import __version__
-from switchboard.cli import bench, simulate
+from switchboard.cli import bench, serve, simulate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     simulate.register(commands)
     bench.register(commands)
+    serve.register(commands)
     return parser
 
 

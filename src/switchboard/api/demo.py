@@ -1,0 +1,220 @@
+"""The demo tenant that `switchboard serve --demo` (and `make run`) creates once.
+
+A small contact center that shows the main ideas: two organisation units, a
+Teams-style front desk, a skill-based support line with a three-level policy,
+an IVR-only entry service, and a chat-capable sales service; twelve agents with
+skills, duty profiles and not-available reasons; parameters and wrap-up codes.
+Everything goes through the engine's validated `upsert`, like any admin change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from switchboard.api.keys import issue_api_key
+from switchboard.api.security.api_keys import SCOPES, parse_api_key
+from switchboard.api.tenancy import Tenancy
+from switchboard.domain import config as cfg
+from switchboard.domain.enums import (
+    AssignmentType,
+    DistributionType,
+    Modality,
+    ProfileKind,
+    UserOrdering,
+)
+from switchboard.engine.engine import Engine
+from switchboard.store.repositories import ApiKeyRepository
+
+DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000de70"
+DEMO_KEY_ENV = "SWITCHBOARD_DEMO_API_KEY"
+
+AGENTS = (
+    ("anna", "Anna Keller", ("front", "support"), {"de": 5, "en": 4, "billing": 3}),
+    ("ben", "Ben Ortiz", ("front", "sales"), {"en": 5, "es": 5}),
+    ("chloe", "Chloé Martin", ("support",), {"fr": 5, "en": 3, "tech": 4}),
+    ("dev", "Dev Patel", ("support", "sales"), {"en": 5, "tech": 5}),
+    ("emma", "Emma Schulz", ("support",), {"de": 5, "billing": 5}),
+    ("farid", "Farid Haddad", ("front",), {"en": 4, "ar": 5}),
+    ("greta", "Greta Nilsson", ("sales",), {"en": 4, "de": 3}),
+    ("hugo", "Hugo Rossi", ("support",), {"it": 5, "en": 4, "tech": 2}),
+    ("ines", "Inês Costa", ("front", "support"), {"pt": 5, "es": 4, "billing": 2}),
+    ("jon", "Jon Berg", ("sales",), {"en": 3}),
+    ("kai", "Kai Müller", ("support",), {"de": 4, "tech": 3}),
+    ("lena", "Lena Vogel", ("front", "sales"), {"de": 5, "en": 5}),
+)
+SKILLS = ("de", "en", "es", "fr", "it", "pt", "ar", "billing", "tech")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoInfo:
+    tenant_id: str
+    api_key: str
+    service_ids: dict[str, str]
+
+
+def _sid(name: str) -> str:
+    return f"svc-{name}"
+
+
+def seed(engine: Engine) -> dict[str, str]:
+    """Create the demo configuration in an empty tenant; returns service ids by name."""
+    upsert = engine.upsert
+    upsert("ou", cfg.OrganisationUnit(id="ou-service", name="Customer service", parent_id="root"))
+    upsert("ou", cfg.OrganisationUnit(id="ou-sales", name="Sales", parent_id="root"))
+    upsert(
+        "skill_category",
+        cfg.SkillCategory(
+            id="cat-skills",
+            name="Languages and topics",
+            levelled=True,
+            levels=tuple(
+                cfg.SkillLevel(v, n)
+                for v, n in enumerate(("basic", "fair", "good", "fluent", "expert"), start=1)
+            ),
+        ),
+    )
+    for skill in SKILLS:
+        upsert("skill", cfg.Skill(id=f"skill-{skill}", category_id="cat-skills", name=skill))
+    upsert(
+        "policy",
+        cfg.DistributionPolicy(
+            id="policy-support",
+            name="Support: experts first",
+            levels=(
+                cfg.PolicyLevel(
+                    requirements=(cfg.Requirement("skill-tech", min_level=4),), time_in_level_s=20
+                ),
+                cfg.PolicyLevel(
+                    requirements=(cfg.Requirement("skill-tech", min_level=2),), time_in_level_s=40
+                ),
+                cfg.PolicyLevel(requirements=()),
+            ),
+        ),
+    )
+    upsert(
+        "profile",
+        cfg.ResponsibilityProfile(
+            id="profile-tech-only",
+            name="Technical questions only",
+            kind=ProfileKind.CUSTOM,
+            entries=(cfg.ProfileEntry("skill-tech"),),
+        ),
+    )
+    for reason_id, name in (
+        ("na-break", "Break"),
+        ("na-training", "Training"),
+        ("na-lunch", "Lunch"),
+    ):
+        upsert("not_available_reason", cfg.NotAvailableReason(id=reason_id, name=name))
+    upsert(
+        "parameter",
+        cfg.CustomParameter(id="CustomerTier", name="Customer tier", default_value="standard"),
+    )
+    upsert("parameter", cfg.CustomParameter(id="OrderNumber", name="Order number"))
+    for code_id, name, short in (
+        ("code-solved", "Solved", "OK"),
+        ("code-callback", "Callback promised", "CB"),
+        ("code-escalated", "Escalated", "ESC"),
+    ):
+        upsert("code", cfg.Code(id=code_id, name=name, short_code=short))
+    upsert("tag", cfg.Tag(id="tag-vip", name="VIP"))
+    codes = ("code-solved", "code-callback", "code-escalated")
+
+    front = cfg.Service(
+        id=_sid("front"),
+        name="Front desk",
+        upn="frontdesk@demo.switchboard.test",
+        pstn_number="+41445551000",
+        user_assignment_type=AssignmentType.TEAMS_BASED,
+        ou_id="ou-service",
+        codes=codes,
+    )
+    front.queue.distribution_type = DistributionType.BROADCAST
+    support = cfg.Service(
+        id=_sid("support"),
+        name="Technical support",
+        upn="support@demo.switchboard.test",
+        pstn_number="+41445551001",
+        user_assignment_type=AssignmentType.SKILL_BASED,
+        distribution_policy_id="policy-support",
+        ou_id="ou-service",
+        codes=codes,
+        tags=("tag-vip",),
+    )
+    support.distribution.acw_enabled = True
+    support.distribution.acw_duration_s = 30
+    support.distribution.acw_allow_extension = True
+    support.distribution.persistent_rona = True
+    ivr = cfg.Service(
+        id=_sid("ivr"),
+        name="Main number",
+        upn="main@demo.switchboard.test",
+        pstn_number="+41445550000",
+        user_assignment_type=AssignmentType.NONE,
+    )
+    sales = cfg.Service(
+        id=_sid("sales"),
+        name="Sales",
+        upn="sales@demo.switchboard.test",
+        user_assignment_type=AssignmentType.TEAMS_BASED,
+        ou_id="ou-sales",
+        enabled_modalities=frozenset({Modality.AUDIO, Modality.CHAT}),
+        codes=codes,
+    )
+    sales.distribution.user_ordering = UserOrdering.ROUND_ROBIN
+    for service in (front, support, ivr, sales):
+        upsert("service", service)
+
+    for login, name, services, skills in AGENTS:
+        memberships = {_sid(s): cfg.Membership(_sid(s)) for s in services}
+        skill_based = "support" in services
+        user = cfg.User(
+            id=f"user-{login}",
+            upn=f"{login}@demo.switchboard.test",
+            display_name=name,
+            email=f"{login}@demo.switchboard.test",
+            ou_id="ou-sales" if services == ("sales",) else "ou-service",
+            memberships=memberships,
+            skills={
+                f"skill-{s}": cfg.UserSkill(f"skill-{s}", level=level)
+                for s, level in skills.items()
+            },
+            responsibility_profile_ids=("profile-tech-only",) if skill_based else (),
+            active_profile_id=cfg.ON_DUTY_PROFILE_ID if skill_based else cfg.OFF_DUTY_PROFILE_ID,
+            not_available_reason_ids=("na-break", "na-training", "na-lunch"),
+            parallelization=cfg.Parallelization(enabled="sales" in services, max_total=2),
+        )
+        upsert("user", user)
+    return {name: _sid(name) for name in ("front", "support", "ivr", "sales")}
+
+
+def ensure_demo(tenancy: Tenancy) -> DemoInfo:
+    """Create the demo tenant unless it exists, and hand out an API key for it.
+
+    With `SWITCHBOARD_DEMO_API_KEY` set, that key is used (stored on first use);
+    otherwise every start issues a fresh key and prints it, so a lost key never
+    locks anyone out of the demo.
+    """
+    services = {name: _sid(name) for name in ("front", "support", "ivr", "sales")}
+    if DEMO_TENANT_ID not in tenancy.hosts:
+        host = tenancy.create_tenant("Demo contact center", tenant_id=DEMO_TENANT_ID)
+        seed(host.engine)
+        assert host.journal is not None
+        host.journal.append(host.engine.drain())
+    pinned = os.environ.get(DEMO_KEY_ENV) or None
+    if pinned is not None:
+        parsed = parse_api_key(pinned)
+        if parsed is None:
+            raise ValueError(f"{DEMO_KEY_ENV} must look like sbk_<12-character id>_<secret>")
+        if ApiKeyRepository(tenancy.db, DEMO_TENANT_ID).get(parsed[0]) is not None:
+            return DemoInfo(DEMO_TENANT_ID, pinned, services)
+    key = issue_api_key(
+        tenancy,
+        DEMO_TENANT_ID,
+        name="demo",
+        scopes=SCOPES,
+        created_by="switchboard serve --demo",
+        full_key=pinned,
+    )
+    return DemoInfo(DEMO_TENANT_ID, key, services)

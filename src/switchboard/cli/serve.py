@@ -1,0 +1,69 @@
+"""`switchboard serve`: the service — REST API, live operations, metrics — on one node."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from switchboard.store.database import default_url
+
+
+def register(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser(
+        "serve",
+        help="run the Switchboard service",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.add_argument("--port", type=int, default=8000, help="TCP port")
+    p.add_argument(
+        "--db",
+        default=None,
+        help="database URL: sqlite:///PATH or postgresql+psycopg://... (default: a SQLite "
+        "file under --var-dir)",
+    )
+    p.add_argument("--var-dir", default="var", help="directory for the default database and keys")
+    p.add_argument("--demo", action="store_true", help="create the demo tenant and print a key")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so that `switchboard simulate` does not load the web stack.
+    import uvicorn
+
+    from switchboard.api.app import create_app
+    from switchboard.api.demo import DEMO_KEY_ENV, ensure_demo
+    from switchboard.api.tenancy import Settings, Tenancy
+
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535; got {args.port}")
+    var_dir = Path(args.var_dir)
+    settings = Settings(db_url=args.db or default_url(var_dir), var_dir=var_dir, demo=args.demo)
+    tenancy = Tenancy(settings)
+    tenancy.open()
+    console = Console(soft_wrap=True, highlight=False)  # keys stay copyable on one line
+    base = f"http://{args.host}:{args.port}"
+    console.print(f"[bold]Switchboard[/bold] on {base}  (database: {_shown(settings.db_url)})")
+    console.print(f"  API docs   {base}/api/docs")
+    console.print(f"  OpenAPI    {base}/api/openapi.json")
+    console.print(f"  health     {base}/healthz   ready {base}/readyz   metrics {base}/metrics")
+    if args.demo:
+        demo = ensure_demo(tenancy)
+        console.print(f"  demo tenant {demo.tenant_id}")
+        console.print(f"  demo API key [bold]{demo.api_key}[/bold]")
+        console.print(
+            f"    (set {DEMO_KEY_ENV} to keep one key across restarts; try: curl -H "
+            f"'Authorization: Bearer {demo.api_key}' {base}/api/v1/services)"
+        )
+    uvicorn.run(create_app(tenancy=tenancy), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
