@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from switchboard import __version__
 from switchboard.api import problems
-from switchboard.api.routes import config, live, system
+from switchboard.api.routes import config, live, stream, system
 from switchboard.api.tenancy import Settings, Tenancy
 
 
@@ -41,4 +41,5 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     app.include_router(system.router)
     app.include_router(config.router)
     app.include_router(live.router)
+    app.include_router(stream.router)
     return app

@@ -147,6 +147,10 @@ class Engine:
         """Receive every committed batch of events (after the journal has them)."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _emit(self, name: str, data: dict[str, Any]) -> Event:
         event = Event(name, self.clock.now(), data, self.state.seq + 1)
         self.state.apply(event)

@@ -109,6 +109,17 @@ class TenantHost:
         """Receive every committed batch (live streams, later webhooks and providers)."""
         self.engine.subscribe(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        self.engine.unsubscribe(listener)
+
+    def read_journal(self, after_seq: int) -> Iterable[Event]:
+        """Committed events after `after_seq`, from the journal (for resuming streams)."""
+        reader = getattr(self.journal, "read", None)
+        if reader is None:
+            return ()
+        events: Iterable[Event] = reader(after_seq)
+        return events
+
     # ------------------------------------------------------------------ work
 
     async def run(self, work: Callable[[Engine], T]) -> T:
