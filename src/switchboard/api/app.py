@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from switchboard import __version__
 from switchboard.api import problems
+from switchboard.api.observability import RequestContext
 from switchboard.api.routes import config, live, stream, system
 from switchboard.api.tenancy import Settings, Tenancy
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     )
     app.state.tenancy = tenancy
     problems.install(app)
+    app.add_middleware(RequestContext)
     app.include_router(system.router)
     app.include_router(config.router)
     app.include_router(live.router)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
 from fastapi import Request
 
 from switchboard.api.problems import ApiProblem
@@ -75,4 +76,5 @@ def authenticate(request: Request) -> Principal:
         service_ids=record.service_ids,
     )
     request.state.principal = principal
+    structlog.contextvars.bind_contextvars(tenant_id=tenant_id, key_id=key_id)
     return principal

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from switchboard.api.app import create_app
     from switchboard.api.demo import DEMO_KEY_ENV, ensure_demo
+    from switchboard.api.observability import configure_logging
     from switchboard.api.tenancy import Settings, Tenancy
 
     if not 0 < args.port < 65536:
@@ -59,7 +60,14 @@ def run(args: argparse.Namespace) -> int:
             f"    (set {DEMO_KEY_ENV} to keep one key across restarts; try: curl -H "
             f"'Authorization: Bearer {demo.api_key}' {base}/api/v1/services)"
         )
-    uvicorn.run(create_app(tenancy=tenancy), host=args.host, port=args.port, log_level="info")
+    configure_logging()
+    uvicorn.run(
+        create_app(tenancy=tenancy),
+        host=args.host,
+        port=args.port,
+        log_config=None,  # our JSON logging, configured above
+        access_log=False,  # one access line per request comes from RequestContext
+    )
     return 0
 
 
