@@ -1066,7 +1066,7 @@ def test_pickup_makes_no_offers_and_is_claimed_atomically() -> None:
     assert h.engine.check_invariants() == []
     error = refused(lambda: h.engine.pickup("away", "t"), h.engine)
     assert error.code == "task_unavailable"
-    assert error.detail["reason"] is Reason.PRESENCE_OFFLINE
+    assert error.detail["reason"] == "presence_offline"
     h.engine.pickup("u1", "t")
     assert state_of(task) is TaskState.CONNECTED and task.connected_user_id == "u1"
     error = refused(lambda: h.engine.pickup("u2", "t"), h.engine)
@@ -1083,7 +1083,7 @@ def test_pickup_respects_capacity_and_distribution_type() -> None:
     h.engine.pickup("u1", "first")
     error = refused(lambda: h.engine.pickup("u1", "second"), h.engine)
     assert error.code == "task_unavailable"
-    assert error.detail["reason"] is Reason.IN_TASK
+    assert error.detail["reason"] == "in_task"
     h.engine.set_presence("u1", Presence.OFFLINE)
     direct = h.task("d", task_id="direct")
     error = refused(lambda: h.engine.pickup("u1", "direct"), h.engine)
@@ -1115,13 +1115,17 @@ def test_max_queue_time_ends_the_task_through_the_timeout_exit() -> None:
     assert h.reason("u1") is None
 
 
-def _no_users_setup() -> tuple[Harness, Task]:
+def _no_users_setup(*, away: bool = False) -> tuple[Harness, Task]:
+    """A task waits with the no_users exit while its only member is online but not free."""
     h = Harness()
     h.service("s", exit_when_no_users=True)
     h.service("other")
-    h.user("u1", "s", "other")
-    h.task("other", task_id="busy")
-    h.answer("u1")  # online, but busy elsewhere
+    if away:
+        h.user("u1", "s", "other", presence=Presence.AWAY)  # away still counts as online
+    else:
+        h.user("u1", "s", "other")
+        h.task("other", task_id="busy")
+        h.answer("u1")  # online, but busy elsewhere
     task = h.task("s", task_id="t")
     assert task.state is TaskState.QUEUED
     return h, task
@@ -1397,14 +1401,6 @@ def test_duty_profile_needs_a_skill_based_membership() -> None:
     assert error.code == "invalid_combination"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: TenantState._config_upserted does not re-arm the 'preferred' timers of "
-        "waiting tasks when a service's preferred_wait_s changes, while "
-        "selection.reserved_until reads the new value: the task waits until the sweeper"
-    ),
-)
 def test_changed_preferred_wait_takes_effect_at_the_new_deadline() -> None:
     h = Harness()
     service = h.service(preferred_wait_s=30)
@@ -1421,14 +1417,6 @@ def test_changed_preferred_wait_takes_effect_at_the_new_deadline() -> None:
     assert h.engine.metrics.sweeper_recoveries == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: a policy's changed time_in_level_s is ignored by the live engine (the "
-        "'level' timer armed at enqueue still decides) but used by Engine.restore, which "
-        "re-arms timers from the current policy: live and restored engines diverge (I8)"
-    ),
-)
 def test_changed_time_in_level_applies_to_waiting_tasks_like_after_a_restore() -> None:
     h = Harness()
     h.service(skill_based=True, levels=two_level_policy(time_in_level_s=30))
@@ -1447,14 +1435,6 @@ def test_changed_time_in_level_applies_to_waiting_tasks_like_after_a_restore() -
     assert task.policy_level == 2 and h.offered(task) == ["basic"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: Engine.advance runs the sweeper timer before other timers due at the "
-        "same instant when it was armed earlier, so work those timers release (here a "
-        "preferred-user reservation ending on a sweeper tick) counts as a sweeper recovery"
-    ),
-)
 def test_sweeper_does_not_count_work_released_by_a_timer_due_at_the_same_instant() -> None:
     h = Harness()
     h.service(preferred_wait_s=5)  # the default sweeper ticks every 5 s from START
@@ -1467,14 +1447,6 @@ def test_sweeper_does_not_count_work_released_by_a_timer_due_at_the_same_instant
     assert h.engine.metrics.sweeper_recoveries == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: selection.reserved_until reserves the task for preferred users that "
-        "03 §5 PU2 says to ignore (not members, or no policy level matches their skills), "
-        "so the task waits preferred_wait_s for nobody"
-    ),
-)
 @pytest.mark.parametrize("preferred", ["outsider", "unskilled"])
 def test_ignored_preferred_users_do_not_reserve_the_task(preferred: str) -> None:
     h = Harness()
@@ -1487,17 +1459,9 @@ def test_ignored_preferred_users_do_not_reserve_the_task(preferred: str) -> None
     assert h.offered(task) == ["u1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: Engine._after_user_change only re-checks the no_users exit (X2) for "
-        "the services the user still belongs to, so removing the last online member from "
-        "a service (membership dropped or user removed) leaves its tasks waiting"
-    ),
-)
 @pytest.mark.parametrize("how", ["membership_removed", "user_removed"])
 def test_exit_when_the_last_online_member_leaves_the_service(how: str) -> None:
-    h, task = _no_users_setup()
+    h, task = _no_users_setup(away=True)
     if how == "membership_removed":
         user = h.engine.state.users["u1"]
         h.engine.upsert(
@@ -1506,4 +1470,19 @@ def test_exit_when_the_last_online_member_leaves_the_service(how: str) -> None:
     else:
         h.engine.remove("user", "u1")
     assert task.state is TaskState.TERMINATED
+    assert [e.data["reason"] for e in h.log("task.queue_exited")] == ["no_users"]
+
+
+@pytest.mark.parametrize("how", ["inactive", "off_duty"])
+def test_exit_when_an_away_member_stops_being_online(how: str) -> None:
+    h = Harness()
+    h.service("s", exit_when_no_users=True, skill_based=how == "off_duty")
+    h.user("u1", "s", skills={SKILL_A: 1}, presence=Presence.AWAY)  # away is still online
+    task = h.task(task_id="t")
+    assert task.state is TaskState.QUEUED
+    if how == "inactive":
+        h.engine.set_active("u1", "s", False)
+    else:
+        h.engine.set_profile("u1", cfg.OFF_DUTY_PROFILE_ID)
+    assert state_of(task) is TaskState.TERMINATED
     assert [e.data["reason"] for e in h.log("task.queue_exited")] == ["no_users"]

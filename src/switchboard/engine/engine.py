@@ -202,11 +202,17 @@ class Engine:
         """
         fired = 0
         now = self.clock.now()
+        sweeper: Timer | None = None
         while (timer := self._timers.pop_due(now)) is not None:
-            self._fire(timer)
             fired += 1
+            if timer.kind == "sweeper":
+                sweeper = timer  # last: work the other timers release is not a recovery
+            else:
+                self._fire(timer)
         if fired:
             self._settle()
+        if sweeper is not None:
+            self._fire(sweeper)
         return fired
 
     # ================================================================ settle / dispatch
@@ -293,7 +299,9 @@ class Engine:
                     "user.state_changed",
                     {"user_id": user_id, "presence": live.presence.value, "changes": changes},
                 )
-                self._after_user_change(user_id, base)
+            # Not only on a published change: a user can stop being "online" (X2) or
+            # reachable while the headline reason stays the same (e.g. away, then off duty).
+            self._after_user_change(user_id, base)
             if any_free:
                 # Capacity may have opened for a modality without a selectability change.
                 st.newly_free.add(user_id)
@@ -312,9 +320,12 @@ class Engine:
             if ringing is not None and task is not None and ringing.offer_id in task.offers:
                 self._withdraw(task, ringing.offer_id, WithdrawReason.USER_UNSELECTABLE)
         user = st.users.get(user_id)
-        for service_id in user.memberships if user is not None else ():
+        services = set(user.memberships) if user is not None else set()
+        services |= st.published.get(user_id, set())  # also services the user just left
+        for service_id in sorted(services):
             flagged = st.exit_when_no_users.get(service_id)
-            if flagged and not st.service_online(st.services[service_id]):
+            service = st.services.get(service_id)
+            if flagged and service is not None and not st.service_online(service):
                 for task_id in sorted(flagged):
                     self._exit_queue(st.tasks[task_id], QueueExitReason.NO_USERS)
 
@@ -474,13 +485,31 @@ class Engine:
             ):
                 self._exit_queue(task, QueueExitReason.TIMEOUT)
         elif kind == "level":
-            if task.policy_level == timer.token:
+            if task.policy_level == timer.token and self._level_due(task, now):
                 self._emit(
                     "task.policy_level_changed",
                     {"task_id": task.id, "policy_level": task.policy_level + 1},
                 )
         elif kind in ("skip", "preferred"):
             st.dirty_tasks.add(task.id)
+
+    def _level_due(self, task: Task, now: float) -> bool:
+        """Whether the task's current level has run its time under the *current* policy.
+
+        A policy edited while tasks wait re-arms their timers; this check makes the
+        timers armed under the old values harmless, so live and restored engines agree.
+        """
+        service = self.state.services.get(task.service_id)
+        policy = self.state.policy_of(service) if service is not None else None
+        if policy is None or task.policy_level >= len(policy.levels):
+            return False
+        level = policy.levels[task.policy_level - 1]
+        entered = task.level_entered_at
+        return (
+            level.time_in_level_s is not None
+            and entered is not None
+            and (entered + level.time_in_level_s <= now)
+        )
 
     def _ring_timeout(self, task: Task, offer_id: str) -> None:
         assert task.queue is not None

@@ -34,6 +34,10 @@ def reserved_until(state: TenantState, task: Task) -> float | None:
     service = state.services.get(task.service_id)
     if service is None or not service.distribution.preferred_wait_s:
         return None
+    # PU2: preferred users who are not members, or whose skills match no level, are
+    # ignored — they must not hold the task back either.
+    if not any(state.qlevel.get((p.user_id, task.service_id)) for p in task.preferred_users):
+        return None
     return task.first_enqueued_at + service.distribution.preferred_wait_s
 
 

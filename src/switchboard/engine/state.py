@@ -348,6 +348,10 @@ class TenantState:
             for user_id in self.users:
                 self.recompute_qualifying(user_id)
                 self.touched_users.add(user_id)
+            if kind in ("service", "policy"):
+                # New escalation times or preferred wait apply to tasks already waiting.
+                for task in self.tasks.values():
+                    self.arm_task(task)
         self.full_dispatch = True
 
     def _config_removed(self, e: Event) -> None:
