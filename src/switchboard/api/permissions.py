@@ -7,7 +7,7 @@ it are found by a test that walks the application's routes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
@@ -21,9 +21,9 @@ TASKS_WRITE = "tasks:write"
 FLOWS_READ = "flows:read"
 
 
-def require(scope: str) -> Callable[[Request], Principal]:
-    def guard(request: Request) -> Principal:
-        principal = authenticate(request)
+def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    async def guard(request: Request) -> Principal:
+        principal = await authenticate(request)
         if not principal.allows(scope):
             raise ApiProblem(
                 403,

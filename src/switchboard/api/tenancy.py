@@ -13,6 +13,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine as Database
 
@@ -61,6 +62,8 @@ class Tenancy:
         self.tenants = TenantRepository(self.db)
         self.hosts: dict[str, TenantHost] = {}
         self.started = False
+        #: hash of a presented API key -> (principal, trusted until); see api.auth
+        self.auth_cache: dict[str, tuple[Any, float]] = {}
 
     def open(self) -> None:
         """Migrate the database and restore every tenant (blocking; call before serving)."""
