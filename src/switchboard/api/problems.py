@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from switchboard.domain.errors import DomainError, InvalidTransition, NotFound, Refused
@@ -47,6 +48,47 @@ INPUT_CODES = frozenset(
         "unknown_type",
     }
 )
+
+
+class ProblemError(BaseModel):
+    """One invalid field: what was wrong (`code`), where (`path`) and a sentence."""
+
+    code: str
+    path: str
+    message: str
+
+
+class Problem(BaseModel):
+    """The body of every error response (RFC 9457); extra members are allowed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+    errors: list[ProblemError] = Field(default_factory=list)  # present when input was invalid
+
+
+#: The error statuses every authenticated route can answer with, documented once:
+#: routers pass this to `APIRouter(responses=...)`; `install` files them under
+#: `application/problem+json` in the OpenAPI document.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": title}
+    for status, title in {
+        400: "Malformed request (e.g. a body that is not UTF-8)",
+        401: "Authentication required",
+        403: "Not permitted",
+        404: "Not found",
+        409: "Conflict with the current state",
+        412: "Precondition failed",
+        422: "Invalid input",
+        429: "Too many requests",
+        503: "Temporarily unavailable",
+    }.items()
+}
 
 
 class ApiProblem(Exception):
@@ -167,11 +209,14 @@ _PYDANTIC_CODES = {
     "literal_error": "invalid_format",
     "string_pattern_mismatch": "invalid_format",
     "json_invalid": "invalid_type",
+    "string_unicode": "invalid_format",
 }
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into a problem document."""
+    """Register the handlers that turn every error into a problem document, and say so in
+    the OpenAPI document."""
+    _document_problems(app)
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, error: ApiProblem) -> JSONResponse:
@@ -201,7 +246,9 @@ def install(app: FastAPI) -> None:
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = []
         for item in error.errors():
-            path = _pydantic_path(tuple(item.get("loc", ())))
+            # A model-level check names the offending field in its context (schemas.Input).
+            inner = (item.get("ctx") or {}).get("loc", ())
+            path = _pydantic_path(tuple(item.get("loc", ())) + tuple(inner))
             code = _PYDANTIC_CODES.get(str(item.get("type")), "invalid_type")
             message = f"{path or 'body'}: {item.get('msg', 'invalid value')}."
             errors.append({"code": code, "path": path, "message": message})
@@ -224,6 +271,30 @@ def install(app: FastAPI) -> None:
         return problem(
             request, 500, "internal_error", "Something went wrong; quote the request id."
         )
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Declare error bodies as `application/problem+json`, the media type they are sent with.
+
+    FastAPI files an additional response's model under the route's own media type
+    (`application/json`); the generated document is corrected once, when first built.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for path_item in document.get("paths", {}).values():
+            for operation in path_item.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    body = content.get("application/json", {}).get("schema", {})
+                    if body.get("$ref", "").endswith(f"/{Problem.__name__}"):
+                        content[PROBLEM] = content.pop("application/json")
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _jsonable(value: Any) -> bool:

@@ -14,7 +14,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, model_validator
+from pydantic_core import PydanticCustomError
 
 from switchboard.domain import config as cfg
 
@@ -52,6 +53,54 @@ KINDS: tuple[Kind, ...] = (
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {k.name: TypeAdapter(k.cls) for k in KINDS}
 
 
+def _unpaired_surrogate(
+    value: Any, loc: tuple[str | int, ...] = ()
+) -> tuple[str | int, ...] | None:
+    """Where the input holds text that is not Unicode (JSON's `"\\ud800"`), if anywhere."""
+    if isinstance(value, str):
+        return None if value.isascii() or _encodable(value) else loc
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and not _encodable(key):
+                return (*loc, key.encode("utf-8", "backslashreplace").decode())
+            found = _unpaired_surrogate(item, (*loc, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unpaired_surrogate(item, (*loc, index))
+            if found is not None:
+                return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Input(BaseModel):
+    """Base of every request body: unknown fields are refused (10 IN2), and so is text
+    that is not Unicode, which could be neither journaled nor sent back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unicode_only(cls, data: Any) -> Any:
+        loc = _unpaired_surrogate(data)
+        if loc is not None:
+            raise PydanticCustomError(
+                "string_unicode",
+                "Input should be Unicode text, without unpaired surrogates",
+                {"loc": loc},
+            )
+        return data
+
+
 def input_model(kind: Kind) -> type[BaseModel]:
     """A pydantic model of the entity's writable fields (id too where the client picks it)."""
     hints = typing.get_type_hints(kind.cls)
@@ -66,11 +115,7 @@ def input_model(kind: Kind) -> type[BaseModel]:
         else:
             default = ...
         fields[f.name] = (hints[f.name], default)
-    model: type[BaseModel] = create_model(
-        f"{kind.cls.__name__}Input",
-        __config__=ConfigDict(extra="forbid"),
-        **fields,
-    )
+    model: type[BaseModel] = create_model(f"{kind.cls.__name__}Input", __base__=Input, **fields)
     return model
 
 

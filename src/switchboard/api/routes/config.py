@@ -18,12 +18,12 @@ from pydantic import BaseModel
 
 from switchboard.api.auth import Principal
 from switchboard.api.permissions import CONFIG_READ, CONFIG_WRITE, require
-from switchboard.api.problems import ApiProblem
+from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import INPUT_MODELS, KINDS, Kind, Page, to_entity, to_json
 from switchboard.engine.engine import Engine
 from switchboard.runtime.host import TenantHost
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
 
 def _host(request: Request, principal: Principal) -> TenantHost:

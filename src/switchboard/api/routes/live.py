@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from switchboard.api.auth import Principal
 from switchboard.api.permissions import FLOWS_READ, TASKS_WRITE, require
-from switchboard.api.problems import ApiProblem
+from switchboard.api.problems import RESPONSES, ApiProblem
+from switchboard.api.schemas import Input
 from switchboard.domain.enums import EndReason, Presence, Priority, TaskKind, TaskState
 from switchboard.domain.errors import NotFound
 from switchboard.domain.task import PreferredUser, Task
@@ -25,7 +26,7 @@ from switchboard.engine.engine import Engine
 from switchboard.engine.explain import explain
 from switchboard.runtime.host import TenantHost
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 _REJECTIONS = {
     "service_disabled": "The service is disabled and takes no new tasks.",
     "modality_not_enabled": "The service does not take this kind of task.",
@@ -34,8 +35,7 @@ _REJECTIONS = {
 PriorityName = Literal["lowest", "low", "normal", "high", "highest"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = Input  # unknown fields and non-Unicode text are refused
 
 
 class PreferredUserIn(Strict):

@@ -21,11 +21,12 @@ from fastapi.responses import StreamingResponse
 
 from switchboard.api.auth import Principal
 from switchboard.api.permissions import FLOWS_READ, require
+from switchboard.api.problems import RESPONSES
 from switchboard.engine.events import Event
 from switchboard.runtime.host import TenantHost
 from switchboard.store.codec import encode_event
 
-router = APIRouter(prefix="/api/v1", tags=["Events"])
+router = APIRouter(prefix="/api/v1", tags=["Events"], responses=RESPONSES)
 
 BUFFER_BATCHES = 2_000
 KEEPALIVE_S = 15.0

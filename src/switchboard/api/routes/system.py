@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from switchboard.api.tenancy import Tenancy
@@ -16,7 +17,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={503: {"description": "Not ready yet", "content": {"application/json": {}}}},
+)
 async def readyz(request: Request, response: Response) -> dict[str, object]:
     """Every tenant is restored and its writer is running: safe to send traffic."""
     tenancy: Tenancy = request.app.state.tenancy
@@ -25,7 +29,7 @@ async def readyz(request: Request, response: Response) -> dict[str, object]:
     return {"status": "ready" if ready else "starting", "tenants": len(tenancy.hosts)}
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     """Per-tenant gauges read from live state; no customer data (10 TI4)."""
     tenancy: Tenancy = request.app.state.tenancy
