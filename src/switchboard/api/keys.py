@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from switchboard.api.security.api_keys import generate_api_key, secret_hmac, validate_scopes
+from switchboard.api.security.api_keys import (
+    generate_api_key,
+    parse_api_key,
+    secret_hmac,
+    validate_scopes,
+)
 from switchboard.api.tenancy import Tenancy
 from switchboard.domain.errors import DomainError
 from switchboard.store.repositories import ApiKeyRepository
@@ -37,8 +42,6 @@ def issue_api_key(
     if full_key is None:
         full_key, key_id, secret = generate_api_key()
     else:
-        from switchboard.api.security.api_keys import parse_api_key
-
         parsed = parse_api_key(full_key)
         if parsed is None:
             raise DomainError(

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from switchboard.domain.errors import DomainError, InvalidTransition, NotFound, Refused
+from switchboard.domain.errors import DomainError, NotFound
 from switchboard.domain.validation import ValidationFailed
 from switchboard.runtime.host import HostUnavailable
 
@@ -172,9 +172,7 @@ def status_for(error: DomainError) -> int:
         return 409
     if error.code == "service_capacity_reached":
         return 429
-    if isinstance(error, Refused | InvalidTransition):
-        return 409
-    return 409
+    return 409  # Refused, InvalidTransition and other state conflicts
 
 
 def _domain_errors(error: DomainError) -> list[dict[str, str]]:

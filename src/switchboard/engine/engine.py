@@ -57,7 +57,8 @@ from switchboard.domain.validation import Catalog, Issue, require_valid
 from switchboard.engine import selection
 from switchboard.engine.clock import Clock
 from switchboard.engine.events import Event
-from switchboard.engine.state import ROOT_OU_ID, TenantState
+from switchboard.engine.invariants import violations
+from switchboard.engine.state import CONFIG_TYPES, ROOT_OU_ID, TenantState
 from switchboard.engine.timers import Timer, TimerHeap
 
 log = logging.getLogger(__name__)
@@ -319,6 +320,8 @@ class Engine:
             task = st.tasks.get(ringing.task_id) if ringing is not None else None
             if ringing is not None and task is not None and ringing.offer_id in task.offers:
                 self._withdraw(task, ringing.offer_id, WithdrawReason.USER_UNSELECTABLE)
+        if not any(st.exit_when_no_users.values()):
+            return  # no task waits with the no-users exit: nothing to re-check (hot path)
         user = st.users.get(user_id)
         services = set(user.memberships) if user is not None else set()
         services |= st.published.get(user_id, set())  # also services the user just left
@@ -570,8 +573,6 @@ class Engine:
         `ValidationFailed` and nothing changes. Bulk loads of generated, known-good
         configuration (simulations, benchmarks) may pass `validate=False`.
         """
-        from switchboard.engine.state import CONFIG_TYPES
-
         expected = CONFIG_TYPES.get(kind)
         if expected is None:
             raise DomainError(f"Unknown configuration type '{kind}'.", code="unknown_type")
@@ -585,7 +586,7 @@ class Engine:
         # alter a fact once it is emitted (state replaces config objects, never mutates them).
         stored = copy.deepcopy(entity)
         if hasattr(stored, "version"):
-            previous = None if kind == "tenant" else self.state._table(kind).get(stored.id)
+            previous = None if kind == "tenant" else self.state.table(kind).get(stored.id)
             stored.version = previous.version + 1 if previous is not None else 1
         self._emit("config.upserted", {"type": kind, "entity": stored})
         self._settle()
@@ -608,13 +609,13 @@ class Engine:
             tags=st.tags,
         )
         check = _VALIDATORS[kind]
-        previous = st._table(kind).get(entity.id)
+        previous = st.table(kind).get(entity.id)
         return check(entity, catalog, previous)
 
     def remove(self, kind: str, entity_id: str) -> None:
         if kind == "tenant" or (kind == "ou" and entity_id == ROOT_OU_ID):
             raise Refused(f"The {kind} '{entity_id}' cannot be removed.", code="not_removable")
-        table = self.state._table(kind)
+        table = self.state.table(kind)
         if entity_id not in table:
             raise NotFound(f"No {kind} with id '{entity_id}'.", code=f"{kind}_not_found")
         if kind == "profile" and entity_id in (cfg.ON_DUTY_PROFILE_ID, cfg.OFF_DUTY_PROFILE_ID):
@@ -1170,8 +1171,6 @@ class Engine:
 
     def check_invariants(self) -> list[str]:
         """Violations of the routing invariants in the current state (for tests)."""
-        from switchboard.engine.invariants import violations
-
         return violations(self)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard.domain.availability import evaluate
 from switchboard.domain.enums import AssignmentType, DistributionType, Presence, TaskState
+from switchboard.domain.errors import NotFound
 from switchboard.engine import selection
 
 if TYPE_CHECKING:
@@ -82,8 +83,6 @@ def explain(engine: Engine, task_id: str) -> Diagnosis:
     counts = {"members": 0, "online": 0, "selectable": 0, "eligible_now": 0}
     task = st.task(task_id)
     if task is None:
-        from switchboard.domain.errors import NotFound
-
         raise NotFound(f"No task with id '{task_id}'.", code="task_not_found")
 
     def verdict_of(name: str, passed: bool, **detail: Any) -> bool:

@@ -152,7 +152,7 @@ class TenantState:
             for table_kind in CONFIG_TYPES:
                 if table_kind == "tenant":
                     continue
-                for entity in self._table(table_kind).values():
+                for entity in self.table(table_kind).values():
                     if getattr(entity, "ou_id", None) == entity_id or (
                         table_kind == "ou" and entity.parent_id == entity_id
                     ):
@@ -333,7 +333,7 @@ class TenantState:
             self.tenant = entity
             self.full_dispatch = True
             return
-        table: dict[str, Any] = self._table(kind)
+        table: dict[str, Any] = self.table(kind)
         previous = table.get(entity.id)
         table[entity.id] = entity
         if kind == "user":
@@ -356,7 +356,7 @@ class TenantState:
 
     def _config_removed(self, e: Event) -> None:
         kind: str = e.data["type"]
-        table: dict[str, Any] = self._table(kind)
+        table: dict[str, Any] = self.table(kind)
         entity = table.pop(e.data["id"], None)
         if kind == "user" and entity is not None:
             for service_id in entity.memberships:
@@ -365,7 +365,7 @@ class TenantState:
             self.touched_users.add(entity.id)
         self.full_dispatch = True
 
-    def _table(self, kind: str) -> dict[str, Any]:
+    def table(self, kind: str) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
             "ou": self.ous,
             "service": self.services,

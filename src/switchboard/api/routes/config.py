@@ -63,7 +63,7 @@ def _routes(kind: Kind) -> None:
         principal: Principal = Depends(require(CONFIG_READ)),
     ) -> Page:
         def query(engine: Engine) -> tuple[int, list[dict[str, Any]]]:
-            rows = list(engine.state._table(kind.name).values())
+            rows = list(engine.state.table(kind.name).values())
             if ou_id is not None:
                 rows = [r for r in rows if getattr(r, "ou_id", None) == ou_id]
             if q:
@@ -90,7 +90,7 @@ def _routes(kind: Kind) -> None:
         principal: Principal = Depends(require(CONFIG_READ)),
     ) -> dict[str, Any]:
         entity = await _host(request, principal).run(
-            lambda e: e.state._table(kind.name).get(entity_id)
+            lambda e: e.state.table(kind.name).get(entity_id)
         )
         if entity is None:
             raise _not_found(kind, entity_id)
@@ -110,12 +110,12 @@ def _routes(kind: Kind) -> None:
         entity = to_entity(kind, body, entity_id)
 
         def create(engine: Engine) -> Any:
-            if entity_id in engine.state._table(kind.name):
+            if entity_id in engine.state.table(kind.name):
                 raise ApiProblem(
                     409, "not_unique", f"A {kind.name} with id '{entity_id}' exists already."
                 )
             engine.upsert(kind.name, entity)
-            return engine.state._table(kind.name)[entity_id]
+            return engine.state.table(kind.name)[entity_id]
 
         stored = await _host(request, principal).run(create)
         response.headers["ETag"] = _etag(stored.version)
@@ -141,12 +141,12 @@ def _routes(kind: Kind) -> None:
         entity = to_entity(kind, body, entity_id)
 
         def update(engine: Engine) -> Any:
-            current = engine.state._table(kind.name).get(entity_id)
+            current = engine.state.table(kind.name).get(entity_id)
             if current is None:
                 raise _not_found(kind, entity_id)
             _check_if_match(if_match, current.version)
             engine.upsert(kind.name, entity)
-            return engine.state._table(kind.name)[entity_id]
+            return engine.state.table(kind.name)[entity_id]
 
         stored = await _host(request, principal).run(update)
         response.headers["ETag"] = _etag(stored.version)
@@ -160,7 +160,7 @@ def _routes(kind: Kind) -> None:
         principal: Principal = Depends(require(CONFIG_WRITE)),
     ) -> Response:
         def delete(engine: Engine) -> None:
-            current = engine.state._table(kind.name).get(entity_id)
+            current = engine.state.table(kind.name).get(entity_id)
             if current is None:
                 raise _not_found(kind, entity_id)
             _check_if_match(if_match, current.version)

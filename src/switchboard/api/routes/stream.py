@@ -11,7 +11,8 @@ it resumes from its cursor. Events are only ever those of the principal's tenant
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import itertools
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["Events"], responses=RESPONSES)
 BUFFER_BATCHES = 2_000
 KEEPALIVE_S = 15.0
 POLL_S = 1.0
+REPLAY_CHUNK = 500
 
 
 def event_json(tenant_id: str, event: Event) -> str:
@@ -51,6 +53,10 @@ def event_json(tenant_id: str, event: Event) -> str:
 
 def sse(tenant_id: str, event: Event) -> str:
     return f"id: {event.seq}\nevent: {event.name}\ndata: {event_json(tenant_id, event)}\n\n"
+
+
+def _take(events: Iterator[Event], count: int) -> list[Event]:
+    return list(itertools.islice(events, count))
 
 
 def _start(cursor: int | None, last_event_id: str | None) -> int | None:
@@ -90,10 +96,13 @@ async def event_stream(
         try:
             yield f": switchboard event stream, after sequence {last}\n\n"
             if start is not None:
-                replay = await asyncio.to_thread(lambda: list(host.read_journal(start)))
-                for event in replay:
-                    yield sse(tenant_id, event)
-                    last = event.seq
+                # Chunk by chunk, each read off the event loop: memory stays flat however
+                # far back the cursor points.
+                pending = iter(host.read_journal(start))
+                while chunk := await asyncio.to_thread(_take, pending, REPLAY_CHUNK):
+                    for event in chunk:
+                        yield sse(tenant_id, event)
+                        last = event.seq
             quiet = 0.0
             while host.ready and not await request.is_disconnected():
                 if overflowed and queue.empty():
