@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from switchboard.domain.calendars import Calendar
 from switchboard.domain.config import (
     BUILTIN_PROFILES,
     OFF_DUTY_PROFILE_ID,
@@ -131,6 +132,8 @@ NAR_LUNCH = NotAvailableReason(id="nar-lunch", name="Lunch")
 PARAM = CustomParameter(id="customerId", name="Customer id")
 CODE = Code(id="code-sale", name="Sale", short_code="S1")
 TAG = Tag(id="tag-vip", name="VIP")
+CAL_1 = Calendar(id="cal-1", name="Office hours")
+CAL_2 = Calendar(id="cal-2", name="Partner hours")
 
 
 def by_id(*entities: Any) -> dict[str, Any]:
@@ -150,6 +153,7 @@ def make_catalog(**overrides: Any) -> Catalog:
         "parameters": by_id(PARAM),
         "codes": by_id(CODE),
         "tags": by_id(TAG),
+        "calendars": by_id(CAL_1, CAL_2),
     }
     base.update(overrides)
     return Catalog(**base)

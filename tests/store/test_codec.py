@@ -12,6 +12,14 @@ from hypothesis import strategies as st
 from journal_scenario import CountingIds, load_tick, plain, set_up, tenant
 
 from switchboard.domain import config as cfg
+from switchboard.domain.calendars import (
+    DefaultState,
+    OpeningState,
+    Period,
+    PeriodRule,
+    RuleKind,
+    Weekday,
+)
 from switchboard.domain.enums import (
     AssignmentType,
     DistributionType,
@@ -146,6 +154,46 @@ SAMPLES: dict[str, Any] = {
     ),
     "code": cfg.Code(id="c1", name="Resolved", short_code="RES", enabled=False),
     "tag": cfg.Tag(id="vip", name="VIP", ou_id="ou-1", enabled=False),
+    "calendar": cfg.Calendar(
+        id="cal1",
+        name="Office hours ☀",
+        ou_id="ou-1",
+        time_zone="Europe/Zurich",
+        default_state=DefaultState.OPEN,
+        periods=(
+            Period(
+                "p1",
+                "Weekdays",
+                OpeningState.SPECIAL,
+                PeriodRule(
+                    RuleKind.WEEKLY,
+                    days=(Weekday.MON, Weekday.FRI),
+                    start="22:00",
+                    end="06:00",
+                    valid_from="2026-01-01",
+                    valid_to="2026-12-31",
+                ),
+            ),
+            Period(
+                "p2",
+                "Cantonal holidays",
+                OpeningState.HOLIDAY,
+                PeriodRule(
+                    RuleKind.HOLIDAYS,
+                    country="CH",
+                    subdivision="ZH",
+                    categories=("public", "half_day"),
+                ),
+            ),
+            Period(
+                "p3",
+                "Inventory",
+                OpeningState.CLOSED,
+                PeriodRule(RuleKind.DATES, start_date="2026-06-01", end_date="2026-06-02"),
+            ),
+        ),
+        version=4,
+    ),
 }
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Opening-hours calendars (04 §5) live with their periods and rules in
+# `calendars`; re-exported so that every configuration entity is `config.<Name>`.
+from switchboard.domain.calendars import Calendar as Calendar
 from switchboard.domain.enums import (
     AssignmentType,
     DistributionType,

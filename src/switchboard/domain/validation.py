@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Final, Protocol, TypeVar
 
+from switchboard.domain.calendars import Calendar
 from switchboard.domain.config import (
     BUILTIN_PROFILES,
     OFF_DUTY_PROFILE_ID,
@@ -82,6 +83,7 @@ __all__ = [
     "Catalog",
     "Issue",
     "ValidationFailed",
+    "is_visible",
     "require_valid",
     "validate_code",
     "validate_not_available_reason",
@@ -213,12 +215,33 @@ class Catalog:
     parameters: Mapping[str, CustomParameter] = field(default_factory=dict)
     codes: Mapping[str, Code] = field(default_factory=dict)
     tags: Mapping[str, Tag] = field(default_factory=dict)
+    calendars: Mapping[str, Calendar] = field(default_factory=dict)
 
 
 def require_valid(issues: Sequence[Issue]) -> None:
     """Raise `ValidationFailed` carrying all `issues` unless there are none."""
     if issues:
         raise ValidationFailed(issues)
+
+
+def is_visible(target_ou: str, from_ou: str, ous: Mapping[str, OrganisationUnit]) -> bool:
+    """Whether an entity in `from_ou` may reference one in `target_ou` (01 §2 rule 7).
+
+    Visible means the same OU or one of its ancestors. An OU missing from `ous`
+    cannot be judged here; its own unknown reference is reported elsewhere, so
+    the answer is then True rather than a second, misleading issue.
+    """
+    if target_ou == from_ou or from_ou not in ous:
+        return True
+    seen = {from_ou}
+    current = ous[from_ou].parent_id
+    while current is not None and current not in seen:
+        if current == target_ou:
+            return True
+        seen.add(current)
+        node = ous.get(current)
+        current = node.parent_id if node is not None else None
+    return False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -538,7 +561,7 @@ def validate_service(
     modalities = _check_modalities(ch, service)
     _check_mailbox(ch, service, modalities, others)
     _check_outbound(ch, service, kind, modalities)
-    _check_calendars(ch, service)
+    _check_calendars(ch, service, catalog)
     _check_workflows(ch, service, modalities)
     _check_distribution(ch, service.distribution, kind)
     _check_reporting(ch, service.reporting)
@@ -688,7 +711,27 @@ def _check_outbound(
         )
 
 
-def _check_calendars(ch: _Checker, service: Service) -> None:
+def _check_calendars(ch: _Checker, service: Service, catalog: Catalog) -> None:
+    """Opening-hours calendars (01 §4.1, 04 §5): existing, visible, a sound pair."""
+    for path in ("primary_calendar_id", "secondary_calendar_id"):
+        calendar_id = getattr(service, path)
+        if calendar_id is None:
+            continue
+        calendar = catalog.calendars.get(calendar_id)
+        if calendar is None:
+            ch.add(
+                "unknown_reference",
+                path,
+                f"{path} refers to calendar {calendar_id!r}, which does not exist.",
+            )
+        elif not is_visible(calendar.ou_id, service.ou_id, catalog.ous):
+            ch.add(
+                "reference_not_visible",
+                path,
+                f"{path} refers to calendar {calendar.name!r} in OU {calendar.ou_id!r}, which "
+                f"the service's OU {service.ou_id!r} cannot see; use a calendar of the "
+                "service's OU or one of its ancestors.",
+            )
     secondary = service.secondary_calendar_id
     if secondary is None:
         return

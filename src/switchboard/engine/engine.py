@@ -33,6 +33,7 @@ from switchboard.domain.availability import (
     service_reasons,
     user_reasons,
 )
+from switchboard.domain.calendar_validation import validate_calendar
 from switchboard.domain.enums import (
     AcwEndReason,
     AssignmentType,
@@ -607,6 +608,7 @@ class Engine:
             parameters=st.parameters,
             codes=st.codes,
             tags=st.tags,
+            calendars=st.calendars,
         )
         check = _VALIDATORS[kind]
         previous = st.table(kind).get(entity.id)
@@ -1186,6 +1188,7 @@ _VALIDATORS: dict[str, Callable[[Any, Catalog, Any], list[Issue]]] = {
     "parameter": validation.validate_parameter,
     "code": validation.validate_code,
     "tag": validation.validate_tag,
+    "calendar": validate_calendar,
 }
 
 #: User-level reasons that end a ringing offer at once instead of letting it time out.

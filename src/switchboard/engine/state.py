@@ -62,6 +62,7 @@ CONFIG_TYPES: dict[str, type[Any]] = {
     "parameter": cfg.CustomParameter,
     "code": cfg.Code,
     "tag": cfg.Tag,
+    "calendar": cfg.Calendar,
 }
 
 
@@ -89,6 +90,7 @@ class TenantState:
     parameters: dict[str, cfg.CustomParameter] = field(default_factory=dict)
     codes: dict[str, cfg.Code] = field(default_factory=dict)
     tags: dict[str, cfg.Tag] = field(default_factory=dict)
+    calendars: dict[str, cfg.Calendar] = field(default_factory=dict)
 
     # live facts
     tasks: dict[str, Task] = field(default_factory=dict)
@@ -196,6 +198,12 @@ class TenantState:
             attr = "codes" if kind == "code" else "tags"
             found += [
                 f"service:{s.id}" for s in self.services.values() if entity_id in getattr(s, attr)
+            ]
+        elif kind == "calendar":
+            found += [
+                f"service:{s.id}"
+                for s in self.services.values()
+                if entity_id in (s.primary_calendar_id, s.secondary_calendar_id)
             ]
         elif kind == "user":
             found += [f"task:{s.task_id}" for s in self.sessions.values() if s.user_id == entity_id]
@@ -378,6 +386,7 @@ class TenantState:
             "parameter": self.parameters,
             "code": self.codes,
             "tag": self.tags,
+            "calendar": self.calendars,
         }
         return tables[kind]
 
