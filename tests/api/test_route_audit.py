@@ -39,11 +39,11 @@ def _api_routes() -> list[APIRoute]:
     return _flatten(list(app.routes))
 
 
-def _guard_scopes(route: APIRoute) -> list[str | None]:
+def _guard_scopes(route: APIRoute) -> list[Any]:
     return [
-        getattr(dep.call, "required_scope", None)
+        getattr(dep.call, "required_permission", None)
         for dep in route.dependant.dependencies
-        if getattr(dep.call, "required_scope", None)
+        if getattr(dep.call, "required_permission", None)
     ]
 
 
@@ -54,7 +54,7 @@ def test_every_route_declares_its_permission(route: APIRoute) -> None:
     if route.path in PUBLIC:
         return
     assert route.path.startswith("/api/v1/"), f"unexpected public route {route.path}"
-    assert len(_guard_scopes(route)) == 1, f"{route.path} has no `require(scope)` guard"
+    assert len(_guard_scopes(route)) == 1, f"{route.path} has no `require(...)` guard"
 
 
 def _seed_tenant_a(svc: Service) -> dict[str, str]:

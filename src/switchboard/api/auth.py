@@ -1,10 +1,17 @@
-"""Who is calling: authentication of every API request, in one dependency.
+"""Who is calling: authentication of every API request, in one function.
 
-This version authenticates per-tenant API keys (`Authorization: Bearer sbk_…`
-or `X-API-Key`, 10 K1–K3). The principal it returns carries the tenant id that
-every later step uses; nothing downstream reads a tenant id from the request.
-Browser sessions and OIDC bearer tokens plug in here next (the verifier and
-password primitives are in `switchboard.api.security`).
+Three kinds of credential, tried in this order (10 §1):
+
+* `Authorization: Bearer sbk_…` or `X-API-Key` — a per-tenant API key (K1–K3);
+* `Authorization: Bearer <JWT>` — an OIDC access token from the tenant's linked
+  directory (A1–A5, `switchboard.api.oidc_auth`);
+* the session cookie a local sign-in set (B2, `switchboard.api.sessions`), with
+  the CSRF check of BS1 on every state-changing method.
+
+The principal returned carries the tenant id every later step uses; nothing
+downstream reads a tenant id from the request (TI1). Every failure is the same
+401 for a given kind of credential, so an answer never tells a prober whether a
+key id, user or session exists.
 """
 
 from __future__ import annotations
@@ -12,73 +19,73 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 from fastapi import Request
 
+from switchboard.api.oidc_auth import authenticate_token
+from switchboard.api.principal import CHALLENGE, Principal, bearer
 from switchboard.api.problems import ApiProblem
 from switchboard.api.security.api_keys import parse_api_key, verify_secret
+from switchboard.api.sessions import authenticate_session
 from switchboard.api.tenancy import Tenancy
 from switchboard.store.repositories import ApiKeyRepository
-
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="switchboard"'}
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    tenant_id: str
-    kind: str  # "api_key" (later: "user")
-    id: str
-    scopes: frozenset[str]
-    ou_id: str | None = None
-    service_ids: tuple[str, ...] | None = None
-
-    def allows(self, scope: str) -> bool:
-        return scope in self.scopes
-
-
-def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return request.headers.get("x-api-key")
-
 
 #: How long a verified key is trusted without asking the database again. Revoking a
 #: key therefore takes effect within this time on every node (10 K2).
 AUTH_CACHE_S = 30.0
 AUTH_CACHE_MAX = 10_000
 
+__all__ = ["CHALLENGE", "Principal", "authenticate", "bearer"]
+
 
 async def authenticate(request: Request) -> Principal:
-    """Resolve the caller or answer 401 (the same answer for every kind of bad key).
+    """Resolve the caller or answer 401; binds tenant and principal to the log context."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = bearer(request)
+    if token is not None and not token.startswith("sbk_") and token.count(".") == 2:
+        principal = await authenticate_token(request, token)
+    elif token is not None or request.headers.get("x-api-key"):
+        principal = await _authenticate_key(request, token or request.headers["x-api-key"])
+    else:
+        session_principal = await authenticate_session(request)
+        if session_principal is None:
+            raise ApiProblem(
+                401,
+                "unauthenticated",
+                "Sign in, or send an API key or a bearer token.",
+                headers=CHALLENGE,
+            )
+        principal = session_principal
+    request.state.principal = principal
+    structlog.contextvars.bind_contextvars(
+        tenant_id=principal.tenant_id, principal=f"{principal.kind}:{principal.id}"
+    )
+    return principal
 
-    A verified key is remembered for `AUTH_CACHE_S`, keyed by a hash of the whole
+
+async def _authenticate_key(request: Request, presented: str) -> Principal:
+    """A verified key is remembered for `AUTH_CACHE_S`, keyed by a hash of the whole
     presented key (never the key itself): the database and the HMAC are consulted
-    once per key and interval instead of on every request.
-    """
+    once per key and interval instead of on every request."""
     tenancy: Tenancy = request.app.state.tenancy
-    presented = _presented_key(request)
-    if not presented:
-        raise ApiProblem(401, "unauthenticated", "Send an API key.", headers=CHALLENGE)
     digest = hashlib.sha256(presented.encode()).hexdigest()
     cached = tenancy.auth_cache.get(digest)
     now = time.monotonic()
     if cached is not None and cached[1] > now:
         principal: Principal = cached[0]
-    else:
-        principal = await asyncio.to_thread(_verify, tenancy, presented)
-        if len(tenancy.auth_cache) >= AUTH_CACHE_MAX:
-            tenancy.auth_cache.clear()
-        tenancy.auth_cache[digest] = (principal, now + AUTH_CACHE_S)
-    request.state.principal = principal
-    structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id, key_id=principal.id)
+        return principal
+    principal = await asyncio.to_thread(_verify_key, tenancy, presented)
+    if len(tenancy.auth_cache) >= AUTH_CACHE_MAX:
+        tenancy.auth_cache.clear()
+    tenancy.auth_cache[digest] = (principal, now + AUTH_CACHE_S)
     return principal
 
 
-def _verify(tenancy: Tenancy, presented: str) -> Principal:
+def _verify_key(tenancy: Tenancy, presented: str) -> Principal:
     refused = ApiProblem(
         401, "invalid_credentials", "The API key is unknown, expired or revoked.", headers=CHALLENGE
     )

@@ -1,36 +1,201 @@
 """Every route declares the permission it needs, here, in one place (10 R1).
 
-`require(scope)` is the only way a route gets a principal: it authenticates and
-then refuses with 403 unless the principal holds `scope`. Routes built without
-it are found by a test that walks the application's routes.
+`require(capability, mode)` is the only way a route gets at a tenant: it
+authenticates the caller and hands the route an `Actor`. The route's work runs
+through `Actor.run`, which first makes the coarse check (could this principal do
+this anywhere?) on the tenant's writer, where the principal's roles are current;
+inside the work the route names what it touches with `Actor.allow(engine,
+target)`, which answers 403 (visible but not yours to change) or 404 (not
+visible at all — exactly like a missing id, 10 TI3/OU2). Lists keep only what
+`Actor.sees` allows, before paging (OU5).
+
+The decisions themselves are `switchboard.domain.access`; this module only
+connects them to requests. A route without a `require` guard is found by the
+route audit test, and one that forgets its target check by the role × endpoint
+matrix test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import Request
 
 from switchboard.api.auth import Principal, authenticate
 from switchboard.api.problems import ApiProblem
+from switchboard.domain.access import Access, Capability, Decision, Mode, Target, World
+from switchboard.domain.task import Task
+from switchboard.engine.engine import Engine
+from switchboard.engine.state import TenantState
+from switchboard.runtime.host import TenantHost
 
-#: Scopes of 10 K4 that this version's routes use.
-CONFIG_READ = "config:read"
-CONFIG_WRITE = "config:write"
-TASKS_WRITE = "tasks:write"
-FLOWS_READ = "flows:read"
+T = TypeVar("T")
+
+READ, WRITE = Mode.READ, Mode.WRITE
 
 
-def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    async def guard(request: Request) -> Principal:
-        principal = await authenticate(request)
-        if not principal.allows(scope):
-            raise ApiProblem(
-                403,
-                "missing_scope",
-                f"This credential lacks the '{scope}' permission this request needs.",
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """An authenticated principal about to exercise one declared permission."""
+
+    principal: Principal
+    capability: Capability
+    mode: Mode
+    host: TenantHost
+
+    async def run(self, work: Callable[[Engine], T]) -> T:
+        """Run `work` on the tenant's writer after the coarse permission check."""
+
+        def guarded(engine: Engine) -> T:
+            _raise(self.access(engine).may_at_all(self.capability, self.mode))
+            return work(engine)
+
+        return await self.host.run(guarded)
+
+    def access(self, engine: Engine) -> Access:
+        """The principal's rights as of now (roles are configuration and may change)."""
+        principal = self.principal
+        if principal.kind == "api_key":
+            return Access.for_api_key(
+                principal.scopes, principal.ou_id, principal.service_ids, principal.id
             )
-        return principal
+        user = engine.state.users.get(principal.id)
+        if user is None or not user.enabled:
+            raise ApiProblem(
+                401,
+                "user_disabled",
+                "Your user is disabled or was removed; ask an administrator.",
+            )
+        return Access.for_user(user)
 
-    guard.required_scope = scope  # type: ignore[attr-defined]  # read by the route audit test
+    def allow(
+        self,
+        engine: Engine,
+        target: Target,
+        capability: Capability | None = None,
+        *,
+        missing: ApiProblem | None = None,
+    ) -> None:
+        """Refuse (403, or 404) unless the principal may act on `target`.
+
+        `missing` is what the route answers for an id that does not exist; an
+        entity the principal may not see gets exactly that answer (10 TI3).
+        """
+        decision = self.access(engine).decide(
+            capability or self.capability, self.mode, target, world(engine.state)
+        )
+        if not decision.allowed and decision.status == 404 and missing is not None:
+            raise missing
+        _raise(decision)
+
+    def sees(self, engine: Engine, target: Target) -> bool:
+        return self.access(engine).sees(self.capability, target, world(engine.state))
+
+    @property
+    def user_id(self) -> str | None:
+        """The person acting, when it is a person (not an API key)."""
+        return self.principal.id if self.principal.kind == "user" else None
+
+
+def _raise(decision: Decision) -> None:
+    if decision.allowed:
+        return
+    if decision.status == 404:
+        raise ApiProblem(404, "not_found", "Nothing with this id is visible to you.")
+    raise ApiProblem(decision.status, decision.code, decision.message)
+
+
+def world(state: TenantState) -> World:
+    return World(ous=state.ous, services=state.services, users=state.users)
+
+
+def require(capability: Capability, mode: Mode) -> Callable[[Request], Awaitable[Actor]]:
+    """The dependency a route declares: authenticate, then act with this permission."""
+
+    async def guard(request: Request) -> Actor:
+        principal = await authenticate(request)
+        if principal.kind == "api_key":
+            # Cheap and state-free: refuse a key lacking the scope before queueing work.
+            _raise(
+                Access.for_api_key(
+                    principal.scopes, principal.ou_id, principal.service_ids
+                ).may_at_all(capability, mode)
+            )
+        host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
+        return Actor(principal, capability, mode, host)
+
+    guard.required_permission = (capability, mode)  # type: ignore[attr-defined]  # route audit
     return guard
+
+
+def signed_in() -> Callable[[Request], Awaitable[Principal]]:
+    """For routes about the caller themselves (who am I, sign out): any valid credential."""
+
+    async def guard(request: Request) -> Principal:
+        return await authenticate(request)
+
+    guard.required_permission = ("signed_in", None)  # type: ignore[attr-defined]
+    return guard
+
+
+# ---------------------------------------------------------------------- targets
+
+
+CONFIG_CAPABILITY: dict[str, Capability] = {
+    "ou": Capability.OUS,
+    "user": Capability.USERS,
+    "service": Capability.SERVICE_CONFIG,
+    "calendar": Capability.CALENDARS_WORKFLOWS,
+    "workflow": Capability.CALENDARS_WORKFLOWS,
+}
+
+
+def config_capability(kind: str) -> Capability:
+    """Which table row guards a configuration kind (everything else is row 12)."""
+    return CONFIG_CAPABILITY.get(kind, Capability.SHARED_CONFIG)
+
+
+def config_target(kind: str, entity: Any, state: TenantState, mode: Mode) -> Target:
+    """Where a configuration entity lies, for scoping.
+
+    An OU is *written* by whoever administers its parent (an OU admin manages the
+    OUs below their own), and *read* by whoever may see the OU itself.
+    """
+    if kind == "ou":
+        return Target(ou_id=entity.parent_id if mode is WRITE else entity.id)
+    if kind == "service":
+        return Target(ou_id=entity.ou_id, service_ids=frozenset({entity.id}))
+    if kind == "user":
+        return user_target(entity)
+    if kind in ("calendar", "workflow"):
+        return Target(ou_id=entity.ou_id, service_ids=_services_using(kind, entity.id, state))
+    return Target(ou_id=getattr(entity, "ou_id", None))
+
+
+def _services_using(kind: str, entity_id: str, state: TenantState) -> frozenset[str]:
+    if kind == "calendar":
+        return frozenset(
+            s.id
+            for s in state.services.values()
+            if entity_id
+            in (getattr(s, "primary_calendar_id", None), getattr(s, "secondary_calendar_id", None))
+        )
+    return frozenset(
+        s.id for s in state.services.values() if entity_id in getattr(s, "workflows", {}).values()
+    )
+
+
+def user_target(user: Any, service_id: str | None = None) -> Target:
+    services = frozenset({service_id}) if service_id else frozenset(user.memberships)
+    return Target(ou_id=user.ou_id, service_ids=services, user_id=user.id)
+
+
+def task_target(task: Task, state: TenantState, user_id: str | None = None) -> Target:
+    service = state.services.get(task.service_id)
+    return Target(
+        ou_id=service.ou_id if service is not None else None,
+        service_ids=frozenset({task.service_id}),
+        user_id=user_id,
+    )

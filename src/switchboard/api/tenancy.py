@@ -36,6 +36,22 @@ class Settings:
     var_dir: Path = Path("var")
     secret_key: bytes | None = None  # pepper for API-key HMACs; from the environment or a file
     demo: bool = False
+    #: Accepted `aud` values of OIDC bearer tokens (Switchboard's application id and/or
+    #: Application ID URI); empty: bearer tokens are not accepted (10 A3).
+    oidc_audiences: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            a.strip()
+            for a in os.environ.get("SWITCHBOARD_OIDC_AUDIENCE", "").split(",")
+            if a.strip()
+        )
+    )
+    #: Where a linked directory tenant's issuer and keys live (Entra ID by default):
+    #: issuer `{authority}/{tid}/v2.0`, keys `{authority}/{tid}/discovery/v2.0/keys`.
+    oidc_authority: str = field(
+        default_factory=lambda: os.environ.get(
+            "SWITCHBOARD_OIDC_AUTHORITY", "https://login.microsoftonline.com"
+        ).rstrip("/")
+    )
 
     def pepper(self) -> bytes:
         """`SWITCHBOARD_SECRET_KEY`, else a key file created once under `var_dir` (mode 600)."""

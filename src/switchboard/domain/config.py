@@ -22,6 +22,7 @@ from switchboard.domain.enums import (
     ProfileKind,
     UserOrdering,
 )
+from switchboard.domain.roles import RoleAssignment
 
 #: Ids of the two built-in responsibility profiles present in every tenant.
 ON_DUTY_PROFILE_ID = "on_duty"
@@ -180,6 +181,8 @@ class User:
     display_name: str
     ou_id: str = "root"
     email: str | None = None
+    #: The user's id in the linked directory (Entra `oid`); OIDC sign-in matches on it.
+    directory_object_id: str | None = None
     enabled: bool = True
     voice_licensed: bool = True
     memberships: dict[str, Membership] = field(default_factory=dict)
@@ -188,6 +191,8 @@ class User:
     active_profile_id: str = OFF_DUTY_PROFILE_ID
     not_available_reason_ids: tuple[str, ...] = ()
     parallelization: Parallelization = field(default_factory=Parallelization)
+    #: Administrative roles (01 §3); the agent role is implicit in `memberships`.
+    roles: tuple[RoleAssignment, ...] = ()
     version: int = 1
 
 

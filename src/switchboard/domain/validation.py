@@ -76,6 +76,7 @@ from switchboard.domain.enums import (
     UserOrdering,
 )
 from switchboard.domain.errors import DomainError
+from switchboard.domain.roles import ROLE_SCOPE, RoleAssignment, ScopeType
 
 __all__ = [
     "MAX_CUSTOM_PARAMETERS",
@@ -878,6 +879,19 @@ def validate_user(user: User, catalog: Catalog, previous: User | None = None) ->
         )
     ch.text("display_name", user.display_name, max_len=256)
     ch.text("email", user.email, max_len=128, required=False)
+    directory_id = ch.text(
+        "directory_object_id", user.directory_object_id, max_len=64, required=False
+    )
+    if directory_id and any(
+        (u.directory_object_id or "").strip().casefold() == directory_id.casefold()
+        for u in catalog.users.values()
+        if u.id != user.id
+    ):
+        ch.add(
+            "not_unique",
+            "directory_object_id",
+            "directory_object_id must be unique in the tenant; another user has it.",
+        )
 
     has_skill_based = _check_memberships(ch, user, catalog)
     _check_user_skills(ch, user, catalog)
@@ -908,7 +922,54 @@ def validate_user(user: User, catalog: Catalog, previous: User | None = None) ->
         "not-available reason",
     )
     _check_parallelization(ch, user.parallelization)
+    _check_roles(ch, user.roles, catalog)
     return ch.issues
+
+
+def _check_roles(ch: _Checker, roles: Sequence[RoleAssignment], catalog: Catalog) -> None:
+    """Role assignments (01 §3): the right scope object, existing, no duplicates."""
+    seen: set[RoleAssignment] = set()
+    for index, assignment in enumerate(roles):
+        path = f"roles[{index}]"
+        role, scope_type, scope_id = assignment.role, assignment.scope_type, assignment.scope_id
+        if assignment in seen:
+            ch.add("not_unique", path, f"The role {role.value} on this scope is assigned twice.")
+            continue
+        seen.add(assignment)
+        expected = ROLE_SCOPE.get(role)
+        if expected is None:
+            ch.add(
+                "not_applicable",
+                f"{path}.role",
+                "agent is not assigned: a user is an agent of the services they are a member of.",
+            )
+            continue
+        if scope_type is not expected:
+            ch.add(
+                "invalid_combination",
+                f"{path}.scope_type",
+                f"{role.value} is granted on a {expected.value}, not a {scope_type.value}.",
+            )
+            continue
+        if scope_type is ScopeType.TENANT:
+            if scope_id is not None:
+                ch.add(
+                    "not_applicable",
+                    f"{path}.scope_id",
+                    "scope_id must be null for a tenant-wide role (it is the user's tenant).",
+                )
+            continue
+        known: Mapping[str, object] = (
+            catalog.ous if scope_type is ScopeType.OU else catalog.services
+        )
+        if not scope_id:
+            ch.add("required", f"{path}.scope_id", f"scope_id must name the {scope_type.value}.")
+        elif scope_id not in known:
+            ch.add(
+                "unknown_reference",
+                f"{path}.scope_id",
+                f"No {scope_type.value} with id {scope_id!r}.",
+            )
 
 
 def _check_memberships(ch: _Checker, user: User, catalog: Catalog) -> bool:

@@ -159,8 +159,10 @@ class TenantState:
                         table_kind == "ou" and entity.parent_id == entity_id
                     ):
                         found.append(f"{table_kind}:{entity.id}")
+            found += self._role_holders(entity_id)
         elif kind == "service":
             found += [f"user:{u.id}" for u in self.users.values() if entity_id in u.memberships]
+            found += self._role_holders(entity_id)
             found += [f"task:{t.id}" for t in self.tasks.values() if t.service_id == entity_id]
         elif kind == "policy":
             found += [
@@ -208,6 +210,14 @@ class TenantState:
         elif kind == "user":
             found += [f"task:{s.task_id}" for s in self.sessions.values() if s.user_id == entity_id]
         return found
+
+    def _role_holders(self, scope_id: str) -> list[str]:
+        """Users holding a role on the OU or service `scope_id`."""
+        return [
+            f"user:{u.id}"
+            for u in self.users.values()
+            if any(r.scope_id == scope_id for r in u.roles)
+        ]
 
     def member_online(self, user_id: str, service: cfg.Service) -> bool:
         """X2's "online": enabled, present, and active (teams-based) or on duty (skill-based)."""

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.store.database import integrity_kind, transaction
@@ -229,6 +229,23 @@ class TenantRepository:
     def get(self, tenant_id: str) -> Tenant | None:
         return self._one(tenants.c.id == tenant_id)
 
+    def set_directory_tenant_id(self, tenant_id: str, directory_tenant_id: str | None) -> bool:
+        """Link a tenant to a directory tenant (or unlink with None); False if no such
+        tenant. Raises `AlreadyExistsError` if another tenant holds that directory."""
+        statement = (
+            update(tenants)
+            .where(tenants.c.id == tenant_id)
+            .values(directory_tenant_id=directory_tenant_id)
+        )
+        with (
+            _refusals(
+                f"another tenant is linked to directory tenant {directory_tenant_id!r}",
+                "a tenant refers to a missing row",
+            ),
+            transaction(self.engine, write=True) as connection,
+        ):
+            return connection.execute(statement).rowcount == 1
+
     def by_directory_tenant_id(self, directory_tenant_id: str) -> Tenant | None:
         """The tenant of an Entra ID (or other directory) tenant id (spec 10 A4)."""
         return self._one(tenants.c.directory_tenant_id == directory_tenant_id)
@@ -254,6 +271,13 @@ class TenantRepository:
         query = select(web_sessions.c.tenant_id).where(web_sessions.c.id_hash == id_hash)
         with transaction(self.engine) as connection:
             return connection.execute(query).scalar_one_or_none()
+
+    def tenant_ids_for_username(self, username: str) -> tuple[str, ...]:
+        """The tenants with a local account of this (normalised) username, for sign-in
+        without a tenant named: usernames are unique per tenant, not system-wide."""
+        query = select(accounts.c.tenant_id).where(accounts.c.username == username)
+        with transaction(self.engine) as connection:
+            return tuple(connection.execute(query).scalars())
 
     def _one(self, condition: Any) -> Tenant | None:
         with transaction(self.engine) as connection:
@@ -423,6 +447,22 @@ class AccountRepository(_TenantBound):
 
     def get(self, account_id: str) -> Account | None:
         return self._one(accounts.c.id == account_id)
+
+    def by_user(self, user_id: str) -> Account | None:
+        """The local account of a configured user, if they have one."""
+        return self._one(accounts.c.user_id == user_id)
+
+    def delete(self, account_id: str) -> bool:
+        """Remove an account and its sessions (deleted explicitly: SQLite may not cascade)."""
+        statement = delete(accounts).where(self._mine(), accounts.c.id == account_id)
+        with self._transaction(write=True) as connection:
+            connection.execute(
+                delete(web_sessions).where(
+                    web_sessions.c.tenant_id == self.tenant_id,
+                    web_sessions.c.account_id == account_id,
+                )
+            )
+            return connection.execute(statement).rowcount == 1
 
     def by_username(self, username: str) -> Account | None:
         """The account with exactly this username (the caller normalises it first)."""

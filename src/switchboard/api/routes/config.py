@@ -16,19 +16,21 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
-from switchboard.api.auth import Principal
-from switchboard.api.permissions import CONFIG_READ, CONFIG_WRITE, require
+from switchboard.api.permissions import (
+    READ,
+    WRITE,
+    Actor,
+    config_capability,
+    config_target,
+    require,
+)
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import INPUT_MODELS, KINDS, Kind, Page, to_entity, to_json
+from switchboard.domain.access import Capability, Target
+from switchboard.domain.roles import RoleAssignment, ScopeType
 from switchboard.engine.engine import Engine
-from switchboard.runtime.host import TenantHost
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
-
-
-def _host(request: Request, principal: Principal) -> TenantHost:
-    host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
-    return host
 
 
 def _etag(version: int) -> str:
@@ -48,10 +50,47 @@ def _not_found(kind: Kind, entity_id: str) -> ApiProblem:
     return ApiProblem(404, f"{kind.name}_not_found", f"No {kind.name} with id '{entity_id}'.")
 
 
+def _invisible_ou(entity: Any) -> ApiProblem:
+    """Writing into an OU the caller cannot see reads as naming an unknown OU."""
+    field = "parent_id" if hasattr(entity, "parent_id") else "ou_id"
+    return ApiProblem(
+        422,
+        "unknown_reference",
+        f"No OU with id '{getattr(entity, field, None)}' that you can use.",
+        errors=[{"code": "unknown_reference", "path": field, "message": "No such OU."}],
+    )
+
+
+def _check_role_grants(actor: Actor, engine: Engine, before: Any, after: Any) -> None:
+    """10 R2: a principal grants or withdraws only roles inside its own scope and rights."""
+    old: set[RoleAssignment] = set(getattr(before, "roles", ()) or ())
+    new: set[RoleAssignment] = set(getattr(after, "roles", ()) or ())
+    for assignment in old ^ new:
+        if assignment.scope_type is ScopeType.TENANT:
+            target = Target()
+        elif assignment.scope_type is ScopeType.OU:
+            target = Target(ou_id=assignment.scope_id)
+        else:
+            service = engine.state.services.get(assignment.scope_id or "")
+            target = Target(ou_id=service.ou_id if service else None)
+        try:
+            actor.allow(engine, target, Capability.USERS)
+        except ApiProblem as refused:
+            raise ApiProblem(
+                403,
+                "cannot_grant_role",
+                f"You cannot grant or withdraw the role {assignment.role.value} on this scope: "
+                "it lies outside what your own roles cover.",
+            ) from refused
+
+
 def _routes(kind: Kind) -> None:
     model: type[BaseModel] = INPUT_MODELS[kind.name]
     path = f"/{kind.path}"
     tags: list[str | Any] = [kind.tag]
+    capability = config_capability(kind.name)
+    # Creating and deleting services is its own row of the table (10 §2 row 8).
+    lifecycle = Capability.SERVICES if kind.name == "service" else capability
 
     @router.get(path, response_model=Page, tags=tags, name=f"list_{kind.name}")
     async def list_entities(
@@ -60,10 +99,15 @@ def _routes(kind: Kind) -> None:
         limit: int = Query(50, ge=1, le=500),
         ou_id: str | None = Query(None, max_length=128),
         q: str | None = Query(None, max_length=128, description="name contains (any case)"),
-        principal: Principal = Depends(require(CONFIG_READ)),
+        actor: Actor = Depends(require(capability, READ)),
     ) -> Page:
         def query(engine: Engine) -> tuple[int, list[dict[str, Any]]]:
-            rows = list(engine.state.table(kind.name).values())
+            state = engine.state
+            rows = [
+                r
+                for r in state.table(kind.name).values()
+                if actor.sees(engine, config_target(kind.name, r, state, READ))
+            ]
             if ou_id is not None:
                 rows = [r for r in rows if getattr(r, "ou_id", None) == ou_id]
             if q:
@@ -72,7 +116,7 @@ def _routes(kind: Kind) -> None:
             rows.sort(key=lambda r: (str(getattr(r, "name", "")), r.id))
             return len(rows), [to_json(kind, r) for r in rows[offset : offset + limit]]
 
-        total, items = await _host(request, principal).run(query)
+        total, items = await actor.run(query)
         following = offset + limit
         return Page(
             items=items,
@@ -87,13 +131,20 @@ def _routes(kind: Kind) -> None:
         entity_id: str,
         request: Request,
         response: Response,
-        principal: Principal = Depends(require(CONFIG_READ)),
+        actor: Actor = Depends(require(capability, READ)),
     ) -> dict[str, Any]:
-        entity = await _host(request, principal).run(
-            lambda e: e.state.table(kind.name).get(entity_id)
-        )
-        if entity is None:
-            raise _not_found(kind, entity_id)
+        def read(engine: Engine) -> Any:
+            entity = engine.state.table(kind.name).get(entity_id)
+            if entity is None:
+                raise _not_found(kind, entity_id)
+            actor.allow(
+                engine,
+                config_target(kind.name, entity, engine.state, READ),
+                missing=_not_found(kind, entity_id),
+            )
+            return entity
+
+        entity = await actor.run(read)
         response.headers["ETag"] = _etag(entity.version)
         return to_json(kind, entity)
 
@@ -102,7 +153,7 @@ def _routes(kind: Kind) -> None:
         body: model,  # type: ignore[valid-type]
         request: Request,
         response: Response,
-        principal: Principal = Depends(require(CONFIG_WRITE)),
+        actor: Actor = Depends(require(lifecycle, WRITE)),
     ) -> dict[str, Any]:
         payload: BaseModel = body
         chosen: Any = payload.model_dump().get("id") if kind.client_chooses_id else None
@@ -114,10 +165,16 @@ def _routes(kind: Kind) -> None:
                 raise ApiProblem(
                     409, "not_unique", f"A {kind.name} with id '{entity_id}' exists already."
                 )
+            actor.allow(
+                engine,
+                config_target(kind.name, entity, engine.state, WRITE),
+                missing=_invisible_ou(entity),
+            )
+            _check_role_grants(actor, engine, None, entity)
             engine.upsert(kind.name, entity)
             return engine.state.table(kind.name)[entity_id]
 
-        stored = await _host(request, principal).run(create)
+        stored = await actor.run(create)
         response.headers["ETag"] = _etag(stored.version)
         response.headers["Location"] = f"/api/v1/{kind.path}/{entity_id}"
         return to_json(kind, stored)
@@ -129,7 +186,7 @@ def _routes(kind: Kind) -> None:
         request: Request,
         response: Response,
         if_match: str | None = Header(None),
-        principal: Principal = Depends(require(CONFIG_WRITE)),
+        actor: Actor = Depends(require(capability, WRITE)),
     ) -> dict[str, Any]:
         if kind.client_chooses_id and getattr(body, "id", entity_id) != entity_id:
             raise ApiProblem(
@@ -144,11 +201,23 @@ def _routes(kind: Kind) -> None:
             current = engine.state.table(kind.name).get(entity_id)
             if current is None:
                 raise _not_found(kind, entity_id)
+            # Both where it is and where it goes must be inside the caller's scope (OU4).
+            actor.allow(
+                engine,
+                config_target(kind.name, current, engine.state, WRITE),
+                missing=_not_found(kind, entity_id),
+            )
+            actor.allow(
+                engine,
+                config_target(kind.name, entity, engine.state, WRITE),
+                missing=_invisible_ou(entity),
+            )
+            _check_role_grants(actor, engine, current, entity)
             _check_if_match(if_match, current.version)
             engine.upsert(kind.name, entity)
             return engine.state.table(kind.name)[entity_id]
 
-        stored = await _host(request, principal).run(update)
+        stored = await actor.run(update)
         response.headers["ETag"] = _etag(stored.version)
         return to_json(kind, stored)
 
@@ -157,16 +226,21 @@ def _routes(kind: Kind) -> None:
         entity_id: str,
         request: Request,
         if_match: str | None = Header(None),
-        principal: Principal = Depends(require(CONFIG_WRITE)),
+        actor: Actor = Depends(require(lifecycle, WRITE)),
     ) -> Response:
         def delete(engine: Engine) -> None:
             current = engine.state.table(kind.name).get(entity_id)
             if current is None:
                 raise _not_found(kind, entity_id)
+            actor.allow(
+                engine,
+                config_target(kind.name, current, engine.state, WRITE),
+                missing=_not_found(kind, entity_id),
+            )
             _check_if_match(if_match, current.version)
             engine.remove(kind.name, entity_id)
 
-        await _host(request, principal).run(delete)
+        await actor.run(delete)
         return Response(status_code=204)
 
 

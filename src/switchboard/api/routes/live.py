@@ -3,8 +3,10 @@
 Every endpoint is one engine command run on the tenant's writer; the answer is
 sent after the command's events are journaled. A refusal comes back as a
 problem document with the engine's reason code and sentence, and changes nothing.
-An API key acts for the user named in the body (`user_id`); signed-in users
-will act for themselves once sessions arrive.
+A signed-in person acts as themselves; an API key names the user it acts for
+(`user_id` in the body). Each route declares its row of the permission table
+(10 §2) and checks the task's service or the user it touches (see
+`switchboard.api.permissions`).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the models below at runtime.
@@ -12,19 +14,18 @@ will act for themselves once sessions arrive.
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
-from switchboard.api.auth import Principal
-from switchboard.api.permissions import FLOWS_READ, TASKS_WRITE, require
+from switchboard.api.permissions import READ, WRITE, Actor, require, task_target, user_target
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input
+from switchboard.domain.access import Capability, Target
 from switchboard.domain.enums import EndReason, Presence, Priority, TaskKind, TaskState
 from switchboard.domain.errors import NotFound
 from switchboard.domain.task import PreferredUser, Task
 from switchboard.engine.engine import Engine
 from switchboard.engine.explain import explain
-from switchboard.runtime.host import TenantHost
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 _REJECTIONS = {
@@ -57,7 +58,8 @@ class TaskIn(Strict):
 
 
 class ActingUser(Strict):
-    user_id: str = Field(min_length=1, max_length=128)
+    #: Whom an API key acts for; a signed-in person acts as themselves (omit it).
+    user_id: str | None = Field(None, min_length=1, max_length=128)
 
 
 class PriorityIn(Strict):
@@ -81,6 +83,8 @@ class NotAvailableIn(Strict):
 
 
 class SupervisorFlag(Strict):
+    #: For API keys: whether a supervisor asked (a signed-in person's request is a
+    #: supervisor's exactly when it concerns someone else).
     by_supervisor: bool = False
 
 
@@ -124,16 +128,30 @@ def task_json(task: Task) -> dict[str, Any]:
     }
 
 
-def _host(request: Request, principal: Principal) -> TenantHost:
-    host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
-    return host
-
-
 def _task(engine: Engine, task_id: str) -> Task:
     task = engine.state.task(task_id)
     if task is None:
-        raise NotFound(f"No task with id '{task_id}'.", code="task_not_found")
+        raise _task_missing(task_id)
     return task
+
+
+def _task_missing(task_id: str) -> NotFound:
+    return NotFound(f"No task with id '{task_id}'.", code="task_not_found")
+
+
+def _user_missing(user_id: str) -> NotFound:
+    return NotFound(f"No user with id '{user_id}'.", code="user_not_found")
+
+
+def _seen_task(actor: Actor, engine: Engine, task_id: str, user_id: str | None = None) -> Task:
+    """The task, if the actor may do this to it; the same 404 as a missing one if unseen."""
+    task = _task(engine, task_id)
+    actor.allow(engine, task_target(task, engine.state, user_id), missing=_as_problem(task_id))
+    return task
+
+
+def _as_problem(task_id: str) -> ApiProblem:
+    return ApiProblem(404, "task_not_found", f"No task with id '{task_id}'.")
 
 
 # ------------------------------------------------------------------ tasks
@@ -142,13 +160,21 @@ def _task(engine: Engine, task_id: str) -> Task:
 @router.post("/tasks", status_code=201, tags=["Tasks"])
 async def create_task(
     body: TaskIn,
-    request: Request,
     response: Response,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.FLOW_ACTIONS, WRITE)),
 ) -> dict[str, Any]:
     """Create an inbound or external task; it runs its service's workflow and queues."""
 
     def create(engine: Engine) -> dict[str, Any]:
+        service = engine.state.services.get(body.service_id)
+        if service is not None:
+            actor.allow(
+                engine,
+                Target(ou_id=service.ou_id, service_ids=frozenset({service.id})),
+                missing=ApiProblem(
+                    404, "service_not_found", f"No service with id '{body.service_id}'."
+                ),
+            )
         task = engine.create_task(
             service_id=body.service_id,
             kind=TaskKind(body.kind),
@@ -169,20 +195,19 @@ async def create_task(
             )
         return task_json(task)
 
-    created = await _host(request, principal).run(create)
+    created = await actor.run(create)
     response.headers["Location"] = f"/api/v1/tasks/{created['id']}"
     return created
 
 
 @router.get("/tasks", tags=["Tasks"])
 async def list_tasks(
-    request: Request,
     service_id: str | None = Query(None, max_length=128),
     state: TaskState | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    principal: Principal = Depends(require(FLOWS_READ)),
+    actor: Actor = Depends(require(Capability.LIVE_VIEW, READ)),
 ) -> dict[str, Any]:
-    """Live tasks, oldest first."""
+    """Live tasks the caller may see, oldest first."""
 
     def query(engine: Engine) -> list[dict[str, Any]]:
         tasks = sorted(engine.state.tasks.values(), key=lambda t: (t.created_at, t.id))
@@ -191,63 +216,94 @@ async def list_tasks(
             for t in tasks
             if (service_id is None or t.service_id == service_id)
             and (state is None or t.state is state)
+            and actor.sees(engine, task_target(t, engine.state))
         ]
         return [task_json(t) for t in chosen[:limit]]
 
-    return {"items": await _host(request, principal).run(query)}
+    return {"items": await actor.run(query)}
 
 
 @router.get("/tasks/{task_id}", tags=["Tasks"])
 async def get_task(
-    task_id: str, request: Request, principal: Principal = Depends(require(FLOWS_READ))
+    task_id: str, actor: Actor = Depends(require(Capability.LIVE_VIEW, READ))
 ) -> dict[str, Any]:
-    return await _host(request, principal).run(lambda e: task_json(_task(e, task_id)))
+    return await actor.run(lambda e: task_json(_seen_task(actor, e, task_id)))
 
 
 @router.get("/tasks/{task_id}/diagnosis", tags=["Tasks"])
 async def diagnose_task(
-    task_id: str, request: Request, principal: Principal = Depends(require(FLOWS_READ))
+    task_id: str, actor: Actor = Depends(require(Capability.LIVE_VIEW, READ))
 ) -> dict[str, Any]:
     """Why this task is (not) being offered, per user (03 §10)."""
-    return await _host(request, principal).run(lambda e: explain(e, task_id).as_dict())
+
+    def diagnose(engine: Engine) -> dict[str, Any]:
+        _seen_task(actor, engine, task_id)
+        return explain(engine, task_id).as_dict()
+
+    return await actor.run(diagnose)
 
 
 @router.delete("/tasks/{task_id}", status_code=204, tags=["Tasks"])
 async def cancel_task(
-    task_id: str, request: Request, principal: Principal = Depends(require(TASKS_WRITE))
+    task_id: str, actor: Actor = Depends(require(Capability.FLOW_ACTIONS, WRITE))
 ) -> Response:
-    await _host(request, principal).run(lambda e: e.cancel_task(task_id))
+    def cancel(engine: Engine) -> None:
+        _seen_task(actor, engine, task_id)
+        engine.cancel_task(task_id)
+
+    await actor.run(cancel)
     return Response(status_code=204)
 
 
 @router.post("/tasks/{task_id}/customer-hangup", tags=["Tasks"])
 async def customer_hangup(
-    task_id: str, request: Request, principal: Principal = Depends(require(TASKS_WRITE))
+    task_id: str, actor: Actor = Depends(require(Capability.FLOW_ACTIONS, WRITE))
 ) -> dict[str, Any]:
     """The customer left (used by channels and the simulator)."""
 
     def hang_up(engine: Engine) -> dict[str, Any]:
+        _seen_task(actor, engine, task_id)
         engine.customer_hang_up(task_id)
         return task_json(_task(engine, task_id))
 
-    return await _host(request, principal).run(hang_up)
+    return await actor.run(hang_up)
 
 
 @router.put("/tasks/{task_id}/priority", tags=["Tasks"])
 async def set_priority(
     task_id: str,
     body: PriorityIn,
-    request: Request,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.FLOW_ACTIONS, WRITE)),
 ) -> dict[str, Any]:
     def change(engine: Engine) -> dict[str, Any]:
+        _seen_task(actor, engine, task_id)
         engine.set_priority(task_id, Priority.parse(body.priority))
         return task_json(_task(engine, task_id))
 
-    return await _host(request, principal).run(change)
+    return await actor.run(change)
 
 
 AgentAction = Literal["accept", "decline", "pickup", "hold", "resume", "park", "unpark", "hangup"]
+
+
+def _acting_user(actor: Actor, named: str | None) -> str:
+    """A person acts as themselves; a key must say whom it acts for."""
+    if actor.user_id is not None:
+        if named is not None and named != actor.user_id:
+            raise ApiProblem(
+                403,
+                "not_yourself",
+                "You can only act as yourself; leave out user_id or give your own.",
+            )
+        return actor.user_id
+    if named is None:
+        raise ApiProblem(
+            422,
+            "required",
+            "user_id is required: name the user this API key acts for.",
+            errors=[{"code": "required", "path": "user_id", "message": "user_id is required."}],
+        )
+    return named
 
 
 @router.post("/tasks/{task_id}/{action}", tags=["Agent actions"])
@@ -255,12 +311,13 @@ async def agent_action(
     task_id: str,
     action: AgentAction,
     body: ActingUser,
-    request: Request,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.HANDLE_TASKS, WRITE)),
 ) -> dict[str, Any]:
     """An agent's action on a task: accept or decline an offer, pick up, hold, park, hang up."""
+    user_id = _acting_user(actor, body.user_id)
 
     def act(engine: Engine) -> dict[str, Any]:
+        _seen_task(actor, engine, task_id, user_id)
         command = {
             "accept": engine.accept,
             "decline": engine.decline,
@@ -271,10 +328,10 @@ async def agent_action(
             "unpark": engine.unpark,
             "hangup": engine.hang_up,
         }[action]
-        command(body.user_id, task_id)
+        command(user_id, task_id)
         return task_json(_task(engine, task_id))
 
-    return await _host(request, principal).run(act)
+    return await actor.run(act)
 
 
 # ------------------------------------------------------------------ users
@@ -283,7 +340,7 @@ async def agent_action(
 def _user_state(engine: Engine, user_id: str) -> dict[str, Any]:
     user = engine.state.users.get(user_id)
     if user is None:
-        raise NotFound(f"No user with id '{user_id}'.", code="user_not_found")
+        raise _user_missing(user_id)
     live = engine.state.user_live(user_id)
     services = []
     for service_id in sorted(user.memberships):
@@ -329,45 +386,57 @@ def _user_state(engine: Engine, user_id: str) -> dict[str, Any]:
 
 @router.get("/users/{user_id}/availability", tags=["Users (live)"])
 async def availability(
-    user_id: str, request: Request, principal: Principal = Depends(require(FLOWS_READ))
+    user_id: str, actor: Actor = Depends(require(Capability.LIVE_VIEW, READ))
 ) -> dict[str, Any]:
     """Per service (and modality): selectable or not, with every reason (02 §6.3)."""
-    return await _host(request, principal).run(lambda e: _user_state(e, user_id))
+    return await actor.run(lambda e: _user_state(_seen_user(actor, e, user_id), user_id))
+
+
+def _seen_user(actor: Actor, engine: Engine, user_id: str, service_id: str | None = None) -> Engine:
+    user = engine.state.users.get(user_id)
+    if user is None:
+        raise _user_missing(user_id)
+    actor.allow(
+        engine,
+        user_target(user, service_id),
+        missing=ApiProblem(404, "user_not_found", f"No user with id '{user_id}'."),
+    )
+    return engine
 
 
 async def _user_command(
-    request: Request, principal: Principal, user_id: str, command: Any
+    actor: Actor, user_id: str, command: Any, service_id: str | None = None
 ) -> dict[str, Any]:
     def run(engine: Engine) -> dict[str, Any]:
+        _seen_user(actor, engine, user_id, service_id)
         command(engine)
         return _user_state(engine, user_id)
 
-    return await _host(request, principal).run(run)
+    return await actor.run(run)
+
+
+def _by_supervisor(actor: Actor, user_id: str, flag: bool) -> bool:
+    """A person's request is a supervisor's when it is about someone else; keys say so."""
+    return flag if actor.user_id is None else actor.user_id != user_id
 
 
 @router.put("/users/{user_id}/presence", tags=["Users (live)"])
 async def set_presence(
     user_id: str,
     body: PresenceIn,
-    request: Request,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.PRESENCE, WRITE)),
 ) -> dict[str, Any]:
     """Presence as the directory reports it (the Teams adapter calls this too)."""
-    return await _user_command(
-        request, principal, user_id, lambda e: e.set_presence(user_id, body.presence)
-    )
+    return await _user_command(actor, user_id, lambda e: e.set_presence(user_id, body.presence))
 
 
 @router.put("/users/{user_id}/duty-profile", tags=["Users (live)"])
 async def set_duty_profile(
     user_id: str,
     body: ProfileIn,
-    request: Request,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.USER_DUTY, WRITE)),
 ) -> dict[str, Any]:
-    return await _user_command(
-        request, principal, user_id, lambda e: e.set_profile(user_id, body.profile_id)
-    )
+    return await _user_command(actor, user_id, lambda e: e.set_profile(user_id, body.profile_id))
 
 
 @router.put("/users/{user_id}/services/{service_id}/active", tags=["Users (live)"])
@@ -375,11 +444,10 @@ async def set_active(
     user_id: str,
     service_id: str,
     body: ActiveIn,
-    request: Request,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.USER_DUTY, WRITE)),
 ) -> dict[str, Any]:
     return await _user_command(
-        request, principal, user_id, lambda e: e.set_active(user_id, service_id, body.active)
+        actor, user_id, lambda e: e.set_active(user_id, service_id, body.active), service_id
     )
 
 
@@ -387,11 +455,10 @@ async def set_active(
 async def set_not_available(
     user_id: str,
     body: NotAvailableIn,
-    request: Request,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.USER_DUTY, WRITE)),
 ) -> dict[str, Any]:
     return await _user_command(
-        request, principal, user_id, lambda e: e.set_not_available(user_id, body.reason_id)
+        actor, user_id, lambda e: e.set_not_available(user_id, body.reason_id)
     )
 
 
@@ -399,14 +466,11 @@ async def set_not_available(
 async def reset_rona(
     user_id: str,
     body: SupervisorFlag,
-    request: Request,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.USER_SUPERVISION, WRITE)),
 ) -> dict[str, Any]:
+    by_supervisor = _by_supervisor(actor, user_id, body.by_supervisor)
     return await _user_command(
-        request,
-        principal,
-        user_id,
-        lambda e: e.reset_rona(user_id, by_supervisor=body.by_supervisor),
+        actor, user_id, lambda e: e.reset_rona(user_id, by_supervisor=by_supervisor)
     )
 
 
@@ -414,16 +478,16 @@ async def reset_rona(
 async def end_acw(
     user_id: str,
     body: SupervisorFlag,
-    request: Request,
-    principal: Principal = Depends(require(TASKS_WRITE)),
+    actor: Actor = Depends(require(Capability.USER_SUPERVISION, WRITE)),
 ) -> dict[str, Any]:
+    by_supervisor = _by_supervisor(actor, user_id, body.by_supervisor)
     return await _user_command(
-        request, principal, user_id, lambda e: e.end_acw(user_id, by_supervisor=body.by_supervisor)
+        actor, user_id, lambda e: e.end_acw(user_id, by_supervisor=by_supervisor)
     )
 
 
 @router.post("/users/{user_id}/acw/extend", tags=["Users (live)"])
 async def extend_acw(
-    user_id: str, request: Request, principal: Principal = Depends(require(TASKS_WRITE))
+    user_id: str, actor: Actor = Depends(require(Capability.USER_SUPERVISION, WRITE))
 ) -> dict[str, Any]:
-    return await _user_command(request, principal, user_id, lambda e: e.extend_acw(user_id))
+    return await _user_command(actor, user_id, lambda e: e.extend_acw(user_id))

@@ -20,9 +20,9 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from switchboard.api.auth import Principal
-from switchboard.api.permissions import FLOWS_READ, require
+from switchboard.api.permissions import READ, Actor, require
 from switchboard.api.problems import RESPONSES
+from switchboard.domain.access import Capability
 from switchboard.engine.events import Event
 from switchboard.runtime.host import TenantHost
 from switchboard.store.codec import encode_event
@@ -72,11 +72,11 @@ async def event_stream(
     request: Request,
     cursor: int | None = Query(None, ge=0, description="resume after this sequence"),
     last_event_id: str | None = Header(None),
-    principal: Principal = Depends(require(FLOWS_READ)),
+    actor: Actor = Depends(require(Capability.LIVE_VIEW, READ)),
 ) -> StreamingResponse:
     """Every committed event of your tenant, from `cursor` (or from now) on."""
-    host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
-    tenant_id = principal.tenant_id
+    host: TenantHost = actor.host
+    tenant_id = actor.principal.tenant_id
     queue: asyncio.Queue[Sequence[Event]] = asyncio.Queue(maxsize=BUFFER_BATCHES)
     overflowed = False
 
@@ -89,7 +89,12 @@ async def event_stream(
 
     host.subscribe(listener)
     start = _start(cursor, last_event_id)
-    position = start if start is not None else await host.run(lambda e: e.state.seq)
+    try:
+        now_at = await actor.run(lambda e: e.state.seq)  # also the permission check
+        position = start if start is not None else now_at
+    except BaseException:
+        host.unsubscribe(listener)  # refused (e.g. recovering): no stream, no listener
+        raise
 
     async def body() -> AsyncIterator[str]:
         last = position

@@ -1,0 +1,410 @@
+"""Who may do what, and where: the roles of spec 10 §2 and the OU scoping of §3.
+
+The permission table of the spec is kept here as data (`MATRIX`), one row per
+capability that Switchboard has an endpoint for, and one function decides every
+request against it (`Access.decide`). Keeping the table as data is what lets the
+role × endpoint test compare the running service with a separate copy of the
+spec's table cell by cell (10 R5).
+
+Scoping rules, in short:
+
+* A role granted on an OU covers that OU and its descendants (OU1). Inside that
+  subtree the role writes; it also *reads* the entities of the ancestor OUs, so
+  its people can reference them (OU2). Anything else is invisible — the API
+  answers 404 exactly as for a missing id, so a sibling subtree cannot even be
+  probed.
+* Service roles (owner, limited owner, and the implicit agent role of every
+  member) cover their services, and read what those services may reference:
+  entities in the service's OU or its ancestors (OU3; the visibility rule of
+  01 §2.7 guarantees every reference lies there, so this is a superset of the
+  referenced entities that needs no reference walk).
+* Everyone acts on tasks only as themselves ("member", row 17), and everyone may
+  change their own state (presence, duty, RONA reset, ACW) — decision: the
+  agent workspace needs it and the spec's row 20 only restricts *other* users.
+* API keys act as a tenant admin, or an OU admin of their `ou_id`, or an owner
+  of their `service_ids`, intersected with their scopes (10 K5). A key with
+  `tasks:write` may act for the users inside its scope (decision: a CTI or
+  presence integration drives agents' clients; a person can only act as
+  themselves).
+
+System and partner administrators need partner records, which this version does
+not have yet; their columns are left out (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+
+from switchboard.domain.config import OrganisationUnit, Service, User
+from switchboard.domain.roles import ROLE_LABEL, Role, RoleAssignment, ScopeType
+
+
+class Capability(StrEnum):
+    """The rows of 10 §2 that have endpoints, named for what they guard."""
+
+    OUS = "ous"  # row 5
+    USERS = "users"  # row 6
+    SERVICES = "services"  # row 8: create and delete services
+    SERVICE_CONFIG = "service_config"  # row 9
+    CALENDARS_WORKFLOWS = "calendars_workflows"  # row 11
+    SHARED_CONFIG = "shared_config"  # row 12: skills, policies, profiles, reasons, …
+    HANDLE_TASKS = "handle_tasks"  # row 17
+    LIVE_VIEW = "live_view"  # row 18
+    USER_DUTY = "user_duty"  # row 20: duty profile, active toggle, not-available
+    USER_SUPERVISION = "user_supervision"  # row 20: end ACW, clear RONA
+    PRESENCE = "presence"  # not in the table: the directory's feed (self or key)
+    FLOW_ACTIONS = "flow_actions"  # row 21: create and steer tasks
+    API_KEYS = "api_keys"  # row 22
+
+
+class Mode(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+class Grant(Enum):
+    """A cell of the table."""
+
+    NONE = "–"
+    READ = "R"
+    WRITE = "✔"
+    OWN = "O"  # write, own services only
+    OWN_READ = "R (own)"  # read, own services only
+    MEMBER = "member"  # only as oneself
+
+
+_ = Grant.NONE
+R, W, OW, OR_, M = Grant.READ, Grant.WRITE, Grant.OWN, Grant.OWN_READ, Grant.MEMBER
+_ROLES = (
+    Role.TENANT_ADMIN,
+    Role.OU_ADMIN,
+    Role.LIMITED_ADMIN,
+    Role.SERVICE_OWNER,
+    Role.SERVICE_OWNER_LIMITED,
+    Role.SERVICE_SUPERVISOR,
+    Role.USER_SUPERVISOR,
+    Role.AGENT,
+)
+
+
+def _row(*cells: Grant) -> Mapping[Role, Grant]:
+    return dict(zip(_ROLES, cells, strict=True))
+
+
+#: 10 §2, columns TA OA LA SO SL SS US AG.
+MATRIX: Mapping[Capability, Mapping[Role, Grant]] = {
+    Capability.OUS: _row(W, W, _, _, _, _, _, _),
+    Capability.USERS: _row(W, W, _, _, _, _, _, _),
+    Capability.SERVICES: _row(W, W, _, _, _, _, _, _),
+    Capability.SERVICE_CONFIG: _row(W, W, _, OW, OW, R, _, OR_),
+    Capability.CALENDARS_WORKFLOWS: _row(W, W, W, OW, OW, R, _, _),
+    Capability.SHARED_CONFIG: _row(W, W, _, R, R, R, R, _),
+    Capability.HANDLE_TASKS: _row(M, M, M, M, M, M, M, M),
+    Capability.LIVE_VIEW: _row(W, W, _, OW, OW, W, _, OR_),
+    Capability.USER_DUTY: _row(W, W, _, OW, OW, _, W, _),
+    Capability.USER_SUPERVISION: _row(W, W, _, _, _, _, W, _),
+    Capability.PRESENCE: _row(_, _, _, _, _, _, _, _),
+    Capability.FLOW_ACTIONS: _row(W, W, _, OW, OW, _, _, _),
+    Capability.API_KEYS: _row(W, W, _, _, _, _, _, _),
+}
+
+#: What a person may always do to themselves (see the module docstring).
+SELF_SERVICE: frozenset[Capability] = frozenset(
+    {
+        Capability.HANDLE_TASKS,
+        Capability.PRESENCE,
+        Capability.USER_DUTY,
+        Capability.USER_SUPERVISION,
+    }
+)
+#: …and read about themselves.
+SELF_READ: frozenset[Capability] = frozenset({Capability.USERS, Capability.LIVE_VIEW})
+
+#: The API-key scope (10 K4) a capability needs, per mode; None: keys never may.
+KEY_SCOPES: Mapping[tuple[Capability, Mode], str | None] = {
+    **{
+        (cap, mode): f"config:{mode.value}"
+        for cap in (
+            Capability.OUS,
+            Capability.USERS,
+            Capability.SERVICES,
+            Capability.SERVICE_CONFIG,
+            Capability.CALENDARS_WORKFLOWS,
+            Capability.SHARED_CONFIG,
+        )
+        for mode in Mode
+    },
+    (Capability.LIVE_VIEW, Mode.READ): "flows:read",
+    (Capability.LIVE_VIEW, Mode.WRITE): None,
+    **{
+        (cap, mode): "tasks:write"
+        for cap in (
+            Capability.HANDLE_TASKS,
+            Capability.PRESENCE,
+            Capability.USER_DUTY,
+            Capability.USER_SUPERVISION,
+            Capability.FLOW_ACTIONS,
+        )
+        for mode in Mode
+    },
+    (Capability.API_KEYS, Mode.READ): None,
+    (Capability.API_KEYS, Mode.WRITE): None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a request touches, as far as scoping cares.
+
+    `ou_id` is the OU the entity lives in (for an OU being written: its parent,
+    so that an OU admin manages the OUs *below* their own); `service_ids` the
+    services it belongs to (a task's service, a user's memberships); `user_id`
+    the person it concerns, for the self-service rules.
+    """
+
+    ou_id: str | None = None
+    service_ids: frozenset[str] = frozenset()
+    user_id: str | None = None
+
+
+TENANT_WIDE = Target()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Allowed, or why not: `status` 403 (may not) or 404 (may not even see it)."""
+
+    allowed: bool
+    status: int = 200
+    code: str = "ok"
+    message: str = ""
+
+
+ALLOWED = Decision(True)
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The parts of the tenant's configuration that scoping reads."""
+
+    ous: Mapping[str, OrganisationUnit]
+    services: Mapping[str, Service]
+    users: Mapping[str, User]
+
+    def ancestors(self, ou_id: str) -> list[str]:
+        """`ou_id`'s parents up to the root, nearest first (cycle-safe)."""
+        found: list[str] = []
+        current = self.ous.get(ou_id)
+        while current is not None and current.parent_id and current.parent_id not in found:
+            found.append(current.parent_id)
+            current = self.ous.get(current.parent_id)
+        return found
+
+    def within(self, ou_id: str | None, root: str) -> bool:
+        """Whether `ou_id` is `root` or below it."""
+        return ou_id is not None and (ou_id == root or root in self.ancestors(ou_id))
+
+    def above_or_at(self, ou_id: str | None, below: str) -> bool:
+        """Whether `ou_id` is `below` or one of its ancestors."""
+        return ou_id is not None and (ou_id == below or ou_id in self.ancestors(below))
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One principal's rights in one tenant: role assignments, self, key scopes.
+
+    `key_scopes` is None for people; for an API key it holds the key's scopes,
+    and `assignments` the role the key stands in for (10 K5).
+    """
+
+    assignments: tuple[RoleAssignment, ...]
+    user_id: str | None = None
+    key_scopes: frozenset[str] | None = None
+    description: str = "you"
+    _members_of: frozenset[str] = field(default=frozenset())
+
+    @classmethod
+    def for_user(cls, user: User) -> Access:
+        roles = tuple(user.roles)
+        member = tuple(
+            RoleAssignment(Role.AGENT, ScopeType.SERVICE, service_id)
+            for service_id in user.memberships
+        )
+        owned = tuple(
+            RoleAssignment(
+                Role.SERVICE_OWNER if m.role.value == "owner" else Role.SERVICE_OWNER_LIMITED,
+                ScopeType.SERVICE,
+                m.service_id,
+            )
+            for m in user.memberships.values()
+            if m.role.value in ("owner", "owner_limited")
+        )
+        return cls(
+            assignments=roles + owned + member,
+            user_id=user.id,
+            description=f"user {user.display_name}",
+            _members_of=frozenset(user.memberships),
+        )
+
+    @classmethod
+    def for_api_key(
+        cls,
+        scopes: Iterable[str],
+        ou_id: str | None = None,
+        service_ids: Iterable[str] | None = None,
+        key_id: str = "",
+    ) -> Access:
+        if service_ids is not None:
+            stands_for = tuple(
+                RoleAssignment(Role.SERVICE_OWNER, ScopeType.SERVICE, s) for s in service_ids
+            )
+        elif ou_id is not None:
+            stands_for = (RoleAssignment(Role.OU_ADMIN, ScopeType.OU, ou_id),)
+        else:
+            stands_for = (RoleAssignment(Role.TENANT_ADMIN, ScopeType.TENANT),)
+        return cls(
+            assignments=stands_for,
+            key_scopes=frozenset(scopes),
+            description=f"API key {key_id}".strip(),
+        )
+
+    # ------------------------------------------------------------------ decisions
+
+    def may_at_all(self, capability: Capability, mode: Mode) -> Decision:
+        """The coarse check: could this principal do `capability` anywhere?"""
+        if self.key_scopes is not None:
+            scope = KEY_SCOPES[(capability, mode)]
+            if scope is None:
+                return Decision(
+                    False,
+                    403,
+                    "not_for_api_keys",
+                    "API keys cannot do this; sign in as a person with the right role.",
+                )
+            if scope not in self.key_scopes:
+                return Decision(
+                    False,
+                    403,
+                    "missing_scope",
+                    f"This credential lacks the '{scope}' permission this request needs.",
+                )
+            return ALLOWED
+        if self.user_id is not None and (capability in SELF_SERVICE or capability in SELF_READ):
+            return ALLOWED  # the target decides whether it is oneself
+        grants = {self._grant(a, capability) for a in self.assignments}
+        writes = bool(grants & {Grant.WRITE, Grant.OWN})
+        reads = writes or bool(grants & {Grant.READ, Grant.OWN_READ})
+        if writes or (mode is Mode.READ and reads):
+            return ALLOWED
+        return Decision(False, 403, "missing_permission", _no_role(capability, mode))
+
+    def decide(self, capability: Capability, mode: Mode, target: Target, world: World) -> Decision:
+        """Allowed, 403 (visible but not permitted) or 404 (not visible)."""
+        coarse = self.may_at_all(capability, mode)
+        if not coarse.allowed:
+            return coarse
+        if self._covers(capability, mode, target, world):
+            return ALLOWED
+        if mode is Mode.WRITE and self._covers(capability, Mode.READ, target, world):
+            return Decision(
+                False,
+                403,
+                "outside_scope",
+                f"{self.description.capitalize()} may see this but not change it: "
+                "it lies outside the OUs or services your roles cover.",
+            )
+        if capability is Capability.HANDLE_TASKS and self.key_scopes is None:
+            return Decision(
+                False,
+                403,
+                "not_yourself",
+                "You can only act on tasks as yourself.",
+            )
+        return Decision(False, 404, "not_visible", "Not found.")
+
+    def sees(self, capability: Capability, target: Target, world: World) -> bool:
+        """For lists: whether an item belongs in this principal's answer (OU5)."""
+        return self.decide(capability, Mode.READ, target, world).allowed
+
+    # ------------------------------------------------------------------ scoping
+
+    def _grant(self, assignment: RoleAssignment, capability: Capability) -> Grant:
+        grant = MATRIX[capability][assignment.role]
+        if self.key_scopes is not None and capability in (
+            Capability.HANDLE_TASKS,
+            Capability.PRESENCE,
+        ):
+            return Grant.WRITE  # a key acts for the users in its scope (decision)
+        return grant
+
+    def _covers(self, capability: Capability, mode: Mode, target: Target, world: World) -> bool:
+        if (
+            self.user_id is not None
+            and target.user_id == self.user_id
+            and (capability in SELF_SERVICE or (mode is Mode.READ and capability in SELF_READ))
+        ):
+            return True
+        if capability is Capability.CALENDARS_WORKFLOWS and mode is Mode.WRITE:
+            # An owner edits a calendar or workflow only while *only* their services use it.
+            own = {
+                a.scope_id
+                for a in self.assignments
+                if a.scope_type is ScopeType.SERVICE and self._grant(a, capability) is Grant.OWN
+            }
+            if target.service_ids and target.service_ids <= own:
+                return True
+            return any(
+                self._assignment_covers(a, self._grant(a, capability), mode, target, world)
+                for a in self.assignments
+                if a.scope_type is not ScopeType.SERVICE
+            )
+        return any(
+            self._assignment_covers(a, self._grant(a, capability), mode, target, world)
+            for a in self.assignments
+        )
+
+    def _assignment_covers(
+        self,
+        assignment: RoleAssignment,
+        grant: Grant,
+        mode: Mode,
+        target: Target,
+        world: World,
+    ) -> bool:
+        if grant is Grant.NONE or grant is Grant.MEMBER:
+            return False
+        if mode is Mode.WRITE and grant not in (Grant.WRITE, Grant.OWN):
+            return False
+        scope = assignment.scope_id
+        if assignment.scope_type is ScopeType.TENANT:
+            return True
+        if assignment.scope_type is ScopeType.OU:
+            assert scope is not None
+            if world.within(target.ou_id, scope):
+                return True
+            return mode is Mode.READ and world.above_or_at(target.ou_id, scope)
+        # A service scope: the service itself, and for reading, what it may reference.
+        assert scope is not None
+        if scope in target.service_ids:
+            return True
+        if mode is Mode.WRITE or target.service_ids:
+            return False  # another service's entity, or not one this service may reference
+        service = world.services.get(scope)
+        return service is not None and world.above_or_at(target.ou_id, service.ou_id)
+
+
+def _no_role(capability: Capability, mode: Mode) -> str:
+    allowed = [
+        ROLE_LABEL[role]
+        for role, grant in MATRIX[capability].items()
+        if grant is not Grant.NONE
+        and (mode is Mode.READ or grant in (Grant.WRITE, Grant.OWN))
+        and role is not Role.AGENT
+    ]
+    what = capability.value.replace("_", " ")
+    verb = "read" if mode is Mode.READ else "change"
+    if not allowed:
+        return f"None of your roles lets you {verb} {what}."
+    return f"None of your roles lets you {verb} {what}; that needs: {', '.join(allowed)}."
