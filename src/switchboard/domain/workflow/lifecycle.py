@@ -1,0 +1,138 @@
+"""Versions of a workflow: drafts, publishing, and assignment to services.
+
+04 §1 and §2 set the rules; the mechanics are decisions:
+
+* `version` counts publishes. A new workflow is drafted as version 1; a
+  draft started from published version *n* is version *n + 1* and keeps that
+  number until it is published. The number therefore identifies exactly one
+  published document, which is what a running service session refers to
+  (04 §4 RT1).
+* A published version is immutable: any change to it is refused with
+  `immutable_field`; change a new draft instead. Edits to a draft keep its
+  id, modality, direction, version and status: the status changes only
+  through `publish`, and services address a workflow by its modality and
+  direction (01 §4.4), so those cannot move under them.
+* A draft may hold errors; `publish` refuses it while any error remains
+  (warnings do not block).
+* A service slot accepts a workflow that has a published version of the
+  slot's kind (01 §4.4 rule 2, 04 §1 `status`).
+
+Optimistic concurrency for concurrent edits of one draft is the store's
+business (a revision or ETag), since `version` here is not an edit counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from switchboard.domain.errors import Refused
+from switchboard.domain.validation import Issue
+from switchboard.domain.workflow.document import Workflow
+from switchboard.domain.workflow.issues import WorkflowIssue, require_no_errors
+from switchboard.domain.workflow.kinds import WorkflowKind, WorkflowStatus
+from switchboard.domain.workflow.references import References
+from switchboard.domain.workflow.validate import validate_workflow
+
+__all__ = ["check_assignment", "check_update", "new_draft", "publish"]
+
+
+def publish(draft: Workflow, refs: References | None = None) -> Workflow:
+    """The draft as a published version; `ValidationFailed` lists every error."""
+    if draft.status is WorkflowStatus.PUBLISHED:
+        raise Refused(
+            f"Version {draft.version} of workflow {draft.id!r} is already published.",
+            code="already_published",
+            workflow_id=draft.id,
+            version=draft.version,
+        )
+    require_no_errors(validate_workflow(draft, refs))
+    return replace(draft, status=WorkflowStatus.PUBLISHED)
+
+
+def new_draft(published: Workflow) -> Workflow:
+    """A draft copy of a published version, numbered as the next version."""
+    if published.status is not WorkflowStatus.PUBLISHED:
+        raise Refused(
+            f"Workflow {published.id!r} version {published.version} is a draft already; "
+            "edit it instead of starting another.",
+            code="not_published",
+            workflow_id=published.id,
+            version=published.version,
+        )
+    return replace(published, status=WorkflowStatus.DRAFT, version=published.version + 1)
+
+
+def check_update(new: Workflow, previous: Workflow) -> list[WorkflowIssue]:
+    """Why `new` may not replace the stored `previous`; empty when it may."""
+    issues: list[WorkflowIssue] = []
+
+    def fixed(path: str, message: str) -> None:
+        issues.append(WorkflowIssue("immutable_field", path, message))
+
+    if previous.status is WorkflowStatus.PUBLISHED:
+        if new != previous:
+            fixed(
+                "",
+                f"Version {previous.version} of workflow {previous.id!r} is published and "
+                f"cannot be changed; start a new draft (version {previous.version + 1}).",
+            )
+        return issues
+    if new.id != previous.id:
+        fixed("id", f"id cannot be changed after creation; it is {previous.id!r}.")
+    for name in ("modality", "direction"):
+        old, now = getattr(previous, name), getattr(new, name)
+        if old != now:
+            fixed(
+                name,
+                f"{name} cannot be changed after creation; it is {old.value}. "
+                "Create a new workflow for another kind of task.",
+            )
+    if new.version != previous.version:
+        fixed(
+            "version",
+            f"version is set by publishing; this draft is version {previous.version}.",
+        )
+    if new.status != previous.status:
+        fixed("status", "status changes only by publishing the draft.")
+    return issues
+
+
+def check_assignment(slot: str, workflow_id: str, published: Workflow | None) -> list[Issue]:
+    """Whether a service's `workflows[slot]` may name `workflow_id` (01 §4.4).
+
+    `published` is the latest published version of that workflow, or None
+    when it has none (or does not exist). Paths are relative to the service.
+    """
+    path = f"workflows.{slot}"
+    try:
+        kind = WorkflowKind(slot)
+    except ValueError:
+        return [
+            Issue(
+                "invalid_format",
+                path,
+                f"{slot} is not a workflow slot; use one of {', '.join(WorkflowKind)}.",
+            )
+        ]
+    if (
+        published is None
+        or published.id != workflow_id
+        or published.status is not WorkflowStatus.PUBLISHED
+    ):
+        return [
+            Issue(
+                "unknown_reference",
+                path,
+                f"{slot} refers to workflow {workflow_id!r}, which has no published version.",
+            )
+        ]
+    if published.kind is not kind:
+        shown = published.kind.label if published.kind else "unknown"
+        return [
+            Issue(
+                "invalid_combination",
+                path,
+                f"{slot} needs a {kind.label} workflow; {workflow_id!r} is {shown}.",
+            )
+        ]
+    return []

@@ -1,0 +1,179 @@
+"""Workflow versions: drafts, publishing, immutability, assignment to service slots."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from workflow_samples import REFS, hotline
+
+from switchboard.domain.config import CustomParameter, OrganisationUnit, Service
+from switchboard.domain.enums import AssignmentType, Direction, Modality
+from switchboard.domain.errors import Refused
+from switchboard.domain.validation import Catalog, ValidationFailed
+from switchboard.domain.workflow import (
+    Node,
+    RefKind,
+    WorkflowDocument,
+    WorkflowStatus,
+    check_assignment,
+    check_update,
+    new_draft,
+    parse_workflow,
+    publish,
+    references_from_catalog,
+    validate_workflow,
+)
+
+
+def test_publish_keeps_the_version_and_freezes_the_draft() -> None:
+    workflow = parse_workflow(hotline())
+    published = publish(workflow, REFS)
+    assert published.status is WorkflowStatus.PUBLISHED
+    assert published.version == 1
+    assert replace(published, status=WorkflowStatus.DRAFT) == workflow
+    with pytest.raises(Refused) as caught:
+        publish(published)
+    assert caught.value.code == "already_published"
+
+
+def test_a_draft_with_errors_cannot_be_published() -> None:
+    document = hotline()
+    document["nodes"][3]["settings"]["timeout_s"] = 90
+    with pytest.raises(ValidationFailed) as caught:
+        publish(parse_workflow(document))
+    assert [(i.code, i.path) for i in caught.value.issues] == [
+        ("invalid_setting", "nodes[menu].settings.timeout_s")
+    ]
+
+
+def test_warnings_do_not_block_publishing() -> None:
+    document = hotline()
+    document["nodes"].append({"id": "spare", "type": "disconnect"})
+    published = publish(parse_workflow(document))
+    assert published.status is WorkflowStatus.PUBLISHED
+
+
+def test_a_new_draft_carries_the_next_version() -> None:
+    published = publish(parse_workflow(hotline()))
+    second = new_draft(published)
+    assert (second.status, second.version) == (WorkflowStatus.DRAFT, 2)
+    assert second.document == published.document
+    assert publish(second).version == 2
+    with pytest.raises(Refused) as caught:
+        new_draft(second)
+    assert caught.value.code == "not_published"
+
+
+def test_a_published_version_is_immutable() -> None:
+    published = publish(parse_workflow(hotline()))
+    edited = replace(published, name="Hotline 2")
+    assert [(i.code, i.path, i.message) for i in check_update(edited, published)] == [
+        (
+            "immutable_field",
+            "",
+            "Version 1 of workflow 'wf-hotline' is published and cannot be changed; "
+            "start a new draft (version 2).",
+        )
+    ]
+    assert check_update(published, published) == []
+
+
+def test_draft_edits_keep_identity_kind_version_and_status() -> None:
+    workflow = parse_workflow(hotline())
+    fewer = WorkflowDocument((*workflow.document.nodes[:-1], Node(id="bye", type="disconnect")))
+    assert check_update(replace(workflow, name="New name", document=fewer), workflow) == []
+    changed = replace(
+        workflow,
+        id="wf-other",
+        modality=Modality.CHAT,
+        direction=Direction.OUTBOUND,
+        version=3,
+        status=WorkflowStatus.PUBLISHED,
+    )
+    assert [(i.code, i.path, i.message) for i in check_update(changed, workflow)] == [
+        ("immutable_field", "id", "id cannot be changed after creation; it is 'wf-hotline'."),
+        (
+            "immutable_field",
+            "modality",
+            "modality cannot be changed after creation; it is audio. "
+            "Create a new workflow for another kind of task.",
+        ),
+        (
+            "immutable_field",
+            "direction",
+            "direction cannot be changed after creation; it is inbound. "
+            "Create a new workflow for another kind of task.",
+        ),
+        (
+            "immutable_field",
+            "version",
+            "version is set by publishing; this draft is version 1.",
+        ),
+        ("immutable_field", "status", "status changes only by publishing the draft."),
+    ]
+
+
+def test_assignment_to_a_service_slot() -> None:
+    published = publish(parse_workflow(hotline()))
+    assert check_assignment("audio_inbound", "wf-hotline", published) == []
+    assert [
+        (i.code, i.path, i.message)
+        for i in check_assignment("chat_inbound", "wf-hotline", published)
+    ] == [
+        (
+            "invalid_combination",
+            "workflows.chat_inbound",
+            "chat_inbound needs a chat inbound workflow; 'wf-hotline' is audio inbound.",
+        )
+    ]
+    assert [(i.code, i.message) for i in check_assignment("audio_inbound", "wf-hotline", None)] == [
+        (
+            "unknown_reference",
+            "audio_inbound refers to workflow 'wf-hotline', which has no published version.",
+        )
+    ]
+    draft_only = parse_workflow(hotline())
+    assert [i.code for i in check_assignment("audio_inbound", "wf-hotline", draft_only)] == [
+        "unknown_reference"
+    ]
+    assert [(i.code, i.message) for i in check_assignment("video", "wf-hotline", published)] == [
+        (
+            "invalid_format",
+            "video is not a workflow slot; use one of audio_inbound, audio_outbound, "
+            "chat_inbound, email_inbound, external_task_inbound.",
+        )
+    ]
+
+
+def test_references_from_the_configuration_catalog() -> None:
+    catalog = Catalog(
+        ous={
+            "root": OrganisationUnit(id="root", name="Contoso"),
+            "ou-sales": OrganisationUnit(id="ou-sales", name="Sales", parent_id="root"),
+        },
+        services={
+            "svc-a": Service(
+                id="svc-a",
+                name="A",
+                upn="a@contoso.com",
+                user_assignment_type=AssignmentType.TEAMS_BASED,
+                workflows={"audio_inbound": "wf-hotline"},
+            )
+        },
+        parameters={
+            "CaseId": CustomParameter(id="CaseId", name="Case"),
+            "Topic": CustomParameter(id="Topic", name="Topic", ou_id="ou-sales"),
+        },
+    )
+    refs = references_from_catalog(catalog, calendars={"cal-1": "root"})
+    assert refs.visible_ous("ou-sales") == frozenset({"ou-sales", "root"})
+    assert refs.owner_ou(RefKind.PARAMETER, "Topic") == "ou-sales"
+    assert refs.owner_ou(RefKind.CALENDAR, "cal-1") == "root"
+    service = refs.services["svc-a"]
+    assert (service.has_calendar, service.workflow_ids) == (False, frozenset({"wf-hotline"}))
+    found = validate_workflow(parse_workflow(hotline()), refs)
+    assert [(i.code, i.path) for i in found] == [
+        ("calendar_missing", "nodes[hours].settings.calendar"),
+        ("reference_not_visible", "nodes[note].settings.parameter_id"),
+    ]
