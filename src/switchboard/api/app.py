@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from switchboard import __version__
 from switchboard.api import problems
 from switchboard.api.observability import RequestContext
-from switchboard.api.routes import config, live, stream, system
+from switchboard.api.routes import config, live, opening_hours, stream, system
 from switchboard.api.tenancy import Settings, Tenancy
 
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     app.add_middleware(RequestContext)
     app.include_router(system.router)
     app.include_router(config.router)
+    app.include_router(opening_hours.router)
     app.include_router(live.router)
     app.include_router(stream.router)
     return app

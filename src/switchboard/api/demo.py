@@ -3,19 +3,30 @@
 A small contact center that shows the main ideas: two organisation units, a
 Teams-style front desk, a skill-based support line with a three-level policy,
 an IVR-only entry service, and a chat-capable sales service; twelve agents with
-skills, duty profiles and not-available reasons; parameters and wrap-up codes.
+skills, duty profiles and not-available reasons; parameters and wrap-up codes;
+opening hours: weekday business hours in the tenant's zone (Europe/Zurich) with
+the canton of Zurich's public holidays, a Saturday morning line that support
+adds as its secondary calendar, and a 24/7 calendar for the main number.
 Everything goes through the engine's validated `upsert`, like any admin change.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from switchboard.api.keys import issue_api_key
 from switchboard.api.security.api_keys import SCOPES, parse_api_key
 from switchboard.api.tenancy import Tenancy
 from switchboard.domain import config as cfg
+from switchboard.domain.calendars import (
+    DefaultState,
+    OpeningState,
+    Period,
+    PeriodRule,
+    RuleKind,
+    Weekday,
+)
 from switchboard.domain.enums import (
     AssignmentType,
     DistributionType,
@@ -44,6 +55,7 @@ AGENTS = (
     ("lena", "Lena Vogel", ("front", "sales"), {"de": 5, "en": 5}),
 )
 SKILLS = ("de", "en", "es", "fr", "it", "pt", "ar", "billing", "tech")
+DEMO_TIME_ZONE = "Europe/Zurich"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +69,58 @@ def _sid(name: str) -> str:
     return f"svc-{name}"
 
 
+def _seed_calendars(engine: Engine) -> None:
+    """Opening hours; the business calendar has no zone of its own, so it follows the tenant."""
+    engine.upsert("tenant", replace(engine.state.tenant, time_zone=DEMO_TIME_ZONE))
+    workdays = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
+    engine.upsert(
+        "calendar",
+        cfg.Calendar(
+            id="cal-business",
+            name="Business hours",
+            default_state=DefaultState.CLOSED,
+            periods=(
+                Period(
+                    "weekdays",
+                    "Weekdays",
+                    OpeningState.OPEN,
+                    PeriodRule(RuleKind.WEEKLY, days=workdays, start="08:00", end="18:00"),
+                ),
+                Period(
+                    "holidays-zh",
+                    "Public holidays (Zurich)",
+                    OpeningState.HOLIDAY,
+                    PeriodRule(RuleKind.HOLIDAYS, country="CH", subdivision="ZH"),
+                ),
+            ),
+        ),
+    )
+    engine.upsert(
+        "calendar",
+        cfg.Calendar(
+            id="cal-saturday",
+            name="Saturday support line",
+            time_zone=DEMO_TIME_ZONE,
+            periods=(
+                Period(
+                    "saturday",
+                    "Saturday mornings",
+                    OpeningState.SPECIAL,
+                    PeriodRule(RuleKind.WEEKLY, days=(Weekday.SAT,), start="09:00", end="13:00"),
+                ),
+            ),
+        ),
+    )
+    engine.upsert(
+        "calendar",
+        cfg.Calendar(id="cal-always", name="Around the clock", default_state=DefaultState.OPEN),
+    )
+
+
 def seed(engine: Engine) -> dict[str, str]:
     """Create the demo configuration in an empty tenant; returns service ids by name."""
     upsert = engine.upsert
+    _seed_calendars(engine)
     upsert("ou", cfg.OrganisationUnit(id="ou-service", name="Customer service", parent_id="root"))
     upsert("ou", cfg.OrganisationUnit(id="ou-sales", name="Sales", parent_id="root"))
     upsert(
@@ -129,6 +190,7 @@ def seed(engine: Engine) -> dict[str, str]:
         user_assignment_type=AssignmentType.TEAMS_BASED,
         ou_id="ou-service",
         codes=codes,
+        primary_calendar_id="cal-business",
     )
     front.queue.distribution_type = DistributionType.BROADCAST
     support = cfg.Service(
@@ -141,6 +203,8 @@ def seed(engine: Engine) -> dict[str, str]:
         ou_id="ou-service",
         codes=codes,
         tags=("tag-vip",),
+        primary_calendar_id="cal-business",
+        secondary_calendar_id="cal-saturday",
     )
     support.distribution.acw_enabled = True
     support.distribution.acw_duration_s = 30
@@ -152,6 +216,7 @@ def seed(engine: Engine) -> dict[str, str]:
         upn="main@demo.switchboard.test",
         pstn_number="+41445550000",
         user_assignment_type=AssignmentType.NONE,
+        primary_calendar_id="cal-always",
     )
     sales = cfg.Service(
         id=_sid("sales"),
@@ -161,6 +226,7 @@ def seed(engine: Engine) -> dict[str, str]:
         ou_id="ou-sales",
         enabled_modalities=frozenset({Modality.AUDIO, Modality.CHAT}),
         codes=codes,
+        primary_calendar_id="cal-business",
     )
     sales.distribution.user_ordering = UserOrdering.ROUND_ROBIN
     for service in (front, support, ivr, sales):

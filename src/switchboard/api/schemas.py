@@ -49,6 +49,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("parameter", "parameters", cfg.CustomParameter, client_chooses_id=True, tag="Parameters"),
     Kind("code", "codes", cfg.Code, tag="Codes and tags"),
     Kind("tag", "tags", cfg.Tag, tag="Codes and tags"),
+    Kind("calendar", "calendars", cfg.Calendar, tag="Opening hours"),
 )
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {k.name: TypeAdapter(k.cls) for k in KINDS}
 
