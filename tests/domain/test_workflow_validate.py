@@ -187,8 +187,8 @@ CASES = [
             (
                 "required",
                 "nodes[menu].settings.options",
-                "Node 'menu' (input_customer): options is required; "
-                "expected a list of 1 to 12 entries.",
+                "Node 'menu' (input_customer): options is required; expected a list of 1 to 12 "
+                "entries, each one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, *, #.",
             )
         ],
     ),

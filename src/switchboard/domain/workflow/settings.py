@@ -16,6 +16,7 @@ the right type outside its range, length, pattern or choices is
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ class ByModality:
     def describe(self) -> str:
         groups: dict[str, list[str]] = {}
         for modality, value in self.values.items():
-            groups.setdefault(repr(value), []).append(modality.value)
+            groups.setdefault(json.dumps(value), []).append(modality.value)
         return "; ".join(f"{value} for {'/'.join(names)}" for value, names in groups.items())
 
 
@@ -292,7 +293,9 @@ class ListSetting(Setting):
     unique: bool = False
 
     def expected(self) -> str:
-        return f"a list of {self.min_items} to {self.max_items} entries"
+        return (
+            f"a list of {self.min_items} to {self.max_items} entries, each {self.item.expected()}"
+        )
 
     def check_value(self, value: JsonValue, site: Site) -> None:
         if not isinstance(value, list):
