@@ -130,7 +130,9 @@ def test_timers_fire_by_themselves_when_due() -> None:
     asyncio.run(scenario())
 
 
-def test_a_failed_journal_stops_the_host_and_nothing_is_acknowledged() -> None:
+def test_a_failed_journal_that_cannot_be_read_back_stops_the_host() -> None:
+    # RecordingJournal has no `read`: nothing to rebuild from, so no recovery in place
+    # (tests/runtime/test_journal_recovery.py covers the recovery from a real journal).
     async def scenario() -> None:
         clock = VirtualClock()
         journal = RecordingJournal()
@@ -142,7 +144,11 @@ def test_a_failed_journal_stops_the_host_and_nothing_is_acknowledged() -> None:
         with pytest.raises(HostUnavailable):
             await host.run(lambda e: e.create_task(service_id="s"))
         assert released == []  # nothing left the process
-        assert not host.ready
+        for _ in range(200):  # the writer finds out that it cannot recover
+            if not host.serving:
+                break
+            await asyncio.sleep(0.01)
+        assert not host.ready and not host.serving and host.stats.recoveries == 0
         with pytest.raises(HostUnavailable):
             await host.run(lambda e: e.state.seq)
 

@@ -10,6 +10,7 @@ sentence; this module only chooses the HTTP status.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from typing import Any
 
@@ -261,7 +262,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HostUnavailable)
     async def _unavailable(request: Request, error: HostUnavailable) -> JSONResponse:
-        return problem(request, 503, "tenant_unavailable", str(error), headers={"Retry-After": "5"})
+        retry_after = str(max(1, math.ceil(error.retry_after)))
+        return problem(request, 503, error.code, str(error), headers={"Retry-After": retry_after})
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, error: Exception) -> JSONResponse:

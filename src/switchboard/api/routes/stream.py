@@ -109,7 +109,9 @@ async def event_stream(
                         yield sse(tenant_id, event)
                         last = event.seq
             quiet = 0.0
-            while host.ready and not await request.is_disconnected():
+            # `serving`, not `ready`: the stream outlives a recovery from a journal failure
+            # (the listener belongs to the host, which keeps it across the rebuilt engine).
+            while host.serving and not await request.is_disconnected():
                 if overflowed and queue.empty():
                     yield f'event: stream.overflow\ndata: {{"resume_after": {last}}}\n\n'
                     return

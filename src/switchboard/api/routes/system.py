@@ -22,11 +22,20 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "Not ready yet", "content": {"application/json": {}}}},
 )
 async def readyz(request: Request, response: Response) -> dict[str, object]:
-    """Every tenant is restored and its writer is running: safe to send traffic."""
+    """Every tenant is restored and its writer is taking work: safe to send traffic.
+
+    Not ready while starting, and while a tenant rebuilds its engine from the
+    journal after a failed write (`recovering` lists those tenants).
+    """
     tenancy: Tenancy = request.app.state.tenancy
     ready = tenancy.ready
+    recovering = sorted(t for t, host in tenancy.hosts.items() if host.recovering)
     response.status_code = 200 if ready else 503
-    return {"status": "ready" if ready else "starting", "tenants": len(tenancy.hosts)}
+    status = "ready" if ready else "recovering" if recovering else "starting"
+    body: dict[str, object] = {"status": status, "tenants": len(tenancy.hosts)}
+    if recovering:
+        body["recovering"] = recovering
+    return body
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
@@ -60,6 +69,24 @@ async def metrics(request: Request) -> Response:
         labels,
         registry=registry,
     )
+    journal_failures = Gauge(
+        "switchboard_journal_failures_total",
+        "Journal appends that failed since start (their requests were refused)",
+        labels,
+        registry=registry,
+    )
+    journal_recoveries = Gauge(
+        "switchboard_journal_recoveries_total",
+        "Engines rebuilt from the journal after a failed append, since start",
+        labels,
+        registry=registry,
+    )
+    recovering = Gauge(
+        "switchboard_tenant_recovering",
+        "1 while the tenant rebuilds its engine from the journal and takes no work",
+        labels,
+        registry=registry,
+    )
     for tenant_id, host in tenancy.hosts.items():
         state = host.engine.state
         waiting.labels(tenant_id).set(sum(state.waiting_counts.values()))
@@ -69,4 +96,7 @@ async def metrics(request: Request) -> Response:
         recoveries.labels(tenant_id).set(m.sweeper_recoveries)
         lag.labels(tenant_id).set(host.stats.journal_lag)
         commits.labels(tenant_id).set(host.stats.batches)
+        journal_failures.labels(tenant_id).set(host.stats.journal_failures)
+        journal_recoveries.labels(tenant_id).set(host.stats.recoveries)
+        recovering.labels(tenant_id).set(int(host.recovering))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
