@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from workflow_samples import REFS, hotline
 
+from switchboard.domain.calendars import Calendar
 from switchboard.domain.config import CustomParameter, OrganisationUnit, Service
 from switchboard.domain.enums import AssignmentType, Direction, Modality
 from switchboard.domain.errors import Refused
@@ -165,11 +166,13 @@ def test_references_from_the_configuration_catalog() -> None:
             "CaseId": CustomParameter(id="CaseId", name="Case"),
             "Topic": CustomParameter(id="Topic", name="Topic", ou_id="ou-sales"),
         },
+        calendars={"cal-sales": Calendar(id="cal-sales", name="Sales", ou_id="ou-sales")},
     )
     refs = references_from_catalog(catalog, calendars={"cal-1": "root"})
     assert refs.visible_ous("ou-sales") == frozenset({"ou-sales", "root"})
     assert refs.owner_ou(RefKind.PARAMETER, "Topic") == "ou-sales"
     assert refs.owner_ou(RefKind.CALENDAR, "cal-1") == "root"
+    assert refs.owner_ou(RefKind.CALENDAR, "cal-sales") == "ou-sales"
     service = refs.services["svc-a"]
     assert (service.has_calendar, service.workflow_ids) == (False, frozenset({"wf-hotline"}))
     found = validate_workflow(parse_workflow(hotline()), refs)

@@ -95,13 +95,14 @@ def references_from_catalog(
 ) -> References:
     """Build the snapshot from the configuration catalog of `validation`.
 
-    Calendars, audio resources and workflows are not part of that catalog
-    (yet), so the caller passes them as id to OU (or id to name) maps.
+    Audio resources and workflows are not part of that catalog (yet), so the
+    caller passes them as id to OU (or id to name) maps; `calendars` adds to
+    (or overrides) the catalog's calendars.
     """
     return References(
         ous={ou.id: ou.parent_id for ou in catalog.ous.values()},
         parameters={p.id: p.ou_id for p in catalog.parameters.values()},
-        calendars=dict(calendars or {}),
+        calendars={**{c.id: c.ou_id for c in catalog.calendars.values()}, **(calendars or {})},
         services={
             s.id: ServiceRef(
                 ou_id=s.ou_id,
