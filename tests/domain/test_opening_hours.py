@@ -204,6 +204,17 @@ def test_a_holiday_overrides_weekly_hours() -> None:
     assert state(OFFICE, "2026-12-24 09:00") is OPEN
 
 
+def test_holiday_names_do_not_depend_on_the_process_locale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The library would otherwise answer "Weihnachten" under a German locale.
+    # 2031 is a year no other test asks for, so nothing is cached yet.
+    monkeypatch.setenv("LANG", "de_CH.UTF-8")
+    monkeypatch.setenv("LC_ALL", "de_CH.UTF-8")
+    result = resolve_calendar(OFFICE, at("2031-12-25 09:00"), tenant_zone="UTC")
+    assert result.occurrence is not None and result.occurrence.holiday_name == "Christmas Day"
+
+
 def test_a_subdivision_holiday_applies_only_there() -> None:
     # Fri 1 May 2026 is Labour Day in canton Zurich, not a national holiday.
     national = calendar(

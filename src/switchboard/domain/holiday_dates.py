@@ -22,6 +22,7 @@ from typing import Any
 import holidays
 
 __all__ = [
+    "NAMES_LANGUAGE",
     "PUBLIC",
     "canonical_country",
     "canonical_subdivision",
@@ -33,6 +34,11 @@ __all__ = [
 
 #: The library's name for the category of official public holidays (the default).
 PUBLIC = "public"
+#: Language of holiday names. Named explicitly because the library otherwise
+#: picks it from the process locale (LANG), which would make the same calendar
+#: explain itself differently on two machines. Where the library has no
+#: translation, names stay in the country's original language.
+NAMES_LANGUAGE = "en_US"
 
 
 @cache
@@ -98,6 +104,10 @@ def holidays_in(
     `NotImplementedError`/`ValueError`, which would be a bug upstream.
     """
     found = holidays.country_holidays(
-        country, subdiv=subdivision, years=year, categories=categories or (PUBLIC,)
+        country,
+        subdiv=subdivision,
+        years=year,
+        categories=categories or (PUBLIC,),
+        language=NAMES_LANGUAGE,
     )
     return MappingProxyType({day: str(name) for day, name in found.items() if day.year == year})
