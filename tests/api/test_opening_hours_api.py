@@ -166,6 +166,7 @@ def test_service_opening_hours_on_a_holiday(service: Service) -> None:
     assert answer["period"]["holiday_name"] == "Christmas Day"
     assert answer["period"]["starts"] == "2026-12-25T00:00"
     assert [p["id"] for p in answer["overridden"]] == ["weekdays"]
+    assert answer["notes"] == []
     assert "Christmas Day" in answer["message"] and "primary calendar" in answer["message"]
     # 26 Dec is St Stephen's Day in Zurich, 27 Dec a Sunday; Mon 28 Dec opens at 08:00 CET.
     assert answer["next_change"]["at"] == "2026-12-26T23:00:00Z"

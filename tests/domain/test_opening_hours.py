@@ -215,6 +215,24 @@ def test_holiday_names_do_not_depend_on_the_process_locale(
     assert result.occurrence is not None and result.occurrence.holiday_name == "Christmas Day"
 
 
+def test_a_year_without_holiday_data_is_pointed_out() -> None:
+    # The library computes Sri Lanka's holidays (lunar) only up to its release year,
+    # and no country after 2100; the answer must not hide that.
+    colombo = calendar(
+        weekly("weekdays", OPEN, WORKDAYS, "08:00", "18:00"),
+        holidays("lk", country="LK", subdivision=None),
+        zone="Asia/Colombo",
+    )
+    later = resolve_calendar(colombo, at("2031-03-04 05:00"), tenant_zone="UTC")
+    assert later.state is OPEN
+    assert later.notes == (
+        "Note: the holidays library knows LK's holidays only for 2003–2026, "
+        "so period 'Lk' covers no day in 2031.",
+    )
+    assert later.message.endswith(later.notes[0])
+    assert resolve_calendar(colombo, at("2026-03-04 05:00"), tenant_zone="UTC").notes == ()
+
+
 def test_a_subdivision_holiday_applies_only_there() -> None:
     # Fri 1 May 2026 is Labour Day in canton Zurich, not a national holiday.
     national = calendar(

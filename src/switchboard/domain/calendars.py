@@ -52,10 +52,10 @@ __all__ = [
 MAX_PERIODS: Final = 500
 MAX_SPAN_DAYS: Final = 366
 DAY_MINUTES: Final = 24 * 60
-#: Dates a rule may name (decision): wide enough for any schedule, narrow enough
-#: that date arithmetic and the holidays library stay on safe ground.
+#: Years a rule may name (decision): the `holidays` library computes no country
+#: beyond 2100, so a date after that could never meet a holiday rule.
 MIN_YEAR: Final = 1970
-MAX_YEAR: Final = 2999
+MAX_YEAR: Final = 2099
 
 _CLOCK_RE: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00", re.ASCII)
 _DAY_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)

@@ -30,6 +30,7 @@ __all__ = [
     "holidays_in",
     "is_supported_country",
     "subdivisions_of",
+    "years_known",
 ]
 
 #: The library's name for the category of official public holidays (the default).
@@ -86,6 +87,16 @@ def canonical_subdivision(country: str, name: str) -> str | None:
         if code.casefold() == name.casefold():
             return code
     return None
+
+
+def years_known(country: str) -> tuple[int, int]:
+    """First and last year for which the library has `country`'s holidays.
+
+    Outside them a holidays rule quietly covers nothing (Sri Lanka's, set by
+    lunar observation, end with the current year), which an explanation should say.
+    """
+    entity = _entity(country)
+    return int(entity.start_year), int(entity.end_year)
 
 
 def categories_of(country: str) -> tuple[str, ...]:

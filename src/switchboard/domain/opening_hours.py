@@ -52,7 +52,7 @@ from switchboard.domain.calendars import (
     parse_day,
 )
 from switchboard.domain.errors import DomainError
-from switchboard.domain.holiday_dates import PUBLIC, holidays_in
+from switchboard.domain.holiday_dates import PUBLIC, holidays_in, years_known
 
 __all__ = [
     "NEXT_CHANGE_HORIZON_DAYS",
@@ -146,6 +146,8 @@ class Resolution:
     with `Decider.NO_CALENDAR`); `occurrence` is the deciding stretch of a period;
     `overridden` lists the other periods of that calendar that also covered the
     instant but lost on precedence; `message` says all of it in one sentence.
+    `notes` are caveats a supervisor should know, also appended to `message`:
+    a holidays rule asked about a year the library has no data for.
     """
 
     at: datetime
@@ -158,6 +160,7 @@ class Resolution:
     occurrence: Occurrence | None
     overridden: tuple[Occurrence, ...]
     message: str
+    notes: tuple[str, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -270,6 +273,22 @@ class _Judge:
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.zone)
+
+    def unknown_holiday_years(self, at: datetime) -> list[str]:
+        """Holidays rules that cannot cover anything in the local year of `at`."""
+        year = self.local(at).year
+        notes: list[str] = []
+        for period in self.calendar.periods:
+            country = period.rule.country
+            if period.rule.kind is not RuleKind.HOLIDAYS or country is None:
+                continue
+            first, last = years_known(country)
+            if not first <= year <= last:
+                notes.append(
+                    f"Note: the holidays library knows {country}'s holidays only for "
+                    f"{first}–{last}, so period {period.name!r} covers no day in {year}."
+                )
+        return notes
 
     def covering(self, at: datetime) -> list[Occurrence]:
         """Occurrences covering the instant, best first."""
@@ -443,7 +462,9 @@ class OpeningHours:
             )
         covering = primary.covering(at)
         judge = primary
+        consulted = [primary]
         if not covering and self.secondary is not None:
+            consulted.append(self.secondary)
             secondary_covering = self.secondary.covering(at)
             if secondary_covering:
                 covering, judge = secondary_covering, self.secondary
@@ -473,7 +494,9 @@ class OpeningHours:
             overridden=tuple(covering[1:]),
             message="",
         )
-        return replace(resolution, message=self._sentence(resolution, at))
+        notes = tuple(note for j in consulted for note in j.unknown_holiday_years(at))
+        message = " ".join((self._sentence(resolution, at), *notes))
+        return replace(resolution, message=message, notes=notes)
 
     def _sentence(self, r: Resolution, at: datetime) -> str:
         assert r.calendar is not None and r.local_time is not None and self.primary is not None

@@ -85,6 +85,9 @@ class OpeningHoursOut(BaseModel):
     local_time: str | None
     period: PeriodOut | None
     overridden: list[PeriodOut]
+    notes: list[str] = Field(
+        description="Caveats, e.g. a year for which the holidays library has no data."
+    )
     next_change: ChangeOut | None = Field(
         description="The next instant the state differs (null: none within about a year)."
     )
@@ -160,6 +163,7 @@ def _answer(hours: OpeningHours, at: datetime) -> OpeningHoursOut:
         local_time=result.local_time.isoformat(timespec="seconds") if result.local_time else None,
         period=_period(result.occurrence) if result.occurrence is not None else None,
         overridden=[_period(o) for o in result.overridden],
+        notes=list(result.notes),
         next_change=_change(hours.next_change(at)),
         next_open_change=_change(hours.next_change(at, openness_only=True)),
     )
