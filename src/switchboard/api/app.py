@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from switchboard import __version__
 from switchboard.api import problems
 from switchboard.api.observability import RequestContext
-from switchboard.api.routes import config, live, opening_hours, stream, system
+from switchboard.api.routes import api_keys, auth, config, live, opening_hours, stream, system
 from switchboard.api.tenancy import Settings, Tenancy
 
 
@@ -41,8 +41,10 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     problems.install(app)
     app.add_middleware(RequestContext)
     app.include_router(system.router)
+    app.include_router(auth.router)
     app.include_router(config.router)
     app.include_router(opening_hours.router)
     app.include_router(live.router)
     app.include_router(stream.router)
+    app.include_router(api_keys.router)
     return app

@@ -27,6 +27,8 @@ def issue_api_key(
     created_by: str,
     lifetime: timedelta = DEFAULT_LIFETIME,
     full_key: str | None = None,
+    ou_id: str | None = None,
+    service_ids: Iterable[str] | None = None,
 ) -> str:
     """Store a new key and return its full text (the only time it exists in clear).
 
@@ -57,5 +59,7 @@ def issue_api_key(
         secret_hmac=secret_hmac(tenancy.settings.pepper(), secret),
         created_by=created_by,
         expires_at=datetime.now(UTC) + lifetime,
+        ou_id=ou_id,
+        service_ids=service_ids,
     )
     return full_key

@@ -291,7 +291,9 @@ class Access:
                     f"This credential lacks the '{scope}' permission this request needs.",
                 )
             return ALLOWED
-        if self.user_id is not None and (capability in SELF_SERVICE or capability in SELF_READ):
+        if self.user_id is not None and (
+            capability in SELF_SERVICE or (mode is Mode.READ and capability in SELF_READ)
+        ):
             return ALLOWED  # the target decides whether it is oneself
         grants = {self._grant(a, capability) for a in self.assignments}
         writes = bool(grants & {Grant.WRITE, Grant.OWN})
@@ -319,8 +321,9 @@ class Access:
             return Decision(
                 False,
                 403,
-                "not_yourself",
-                "You can only act on tasks as yourself.",
+                "not_a_member",
+                "You can only act on tasks as yourself, and only on tasks of services "
+                "you are a member of.",
             )
         return Decision(False, 404, "not_visible", "Not found.")
 
@@ -340,12 +343,12 @@ class Access:
         return grant
 
     def _covers(self, capability: Capability, mode: Mode, target: Target, world: World) -> bool:
-        if (
-            self.user_id is not None
-            and target.user_id == self.user_id
-            and (capability in SELF_SERVICE or (mode is Mode.READ and capability in SELF_READ))
-        ):
-            return True
+        if self.user_id is not None and target.user_id == self.user_id:
+            if capability is Capability.HANDLE_TASKS:
+                # "member" (row 17): as oneself, on tasks of one's own services.
+                return not target.service_ids or bool(target.service_ids & self._members_of)
+            if capability in SELF_SERVICE or (mode is Mode.READ and capability in SELF_READ):
+                return True
         if capability is Capability.CALENDARS_WORKFLOWS and mode is Mode.WRITE:
             # An owner edits a calendar or workflow only while *only* their services use it.
             own = {
@@ -354,6 +357,12 @@ class Access:
                 if a.scope_type is ScopeType.SERVICE and self._grant(a, capability) is Grant.OWN
             }
             if target.service_ids and target.service_ids <= own:
+                return True
+            # An unused one (a new calendar, say) in the OU of one of their services.
+            own_ous = {
+                world.services[s].ou_id for s in own if s is not None and s in world.services
+            }
+            if not target.service_ids and target.ou_id in own_ous:
                 return True
             return any(
                 self._assignment_covers(a, self._grant(a, capability), mode, target, world)

@@ -1,0 +1,327 @@
+"""Sign-in with a local account, sign-out, "who am I", and local accounts' passwords.
+
+Sign-in answers the same 401 for an unknown username and a wrong password, and
+spends the same time on both (a dummy hash is verified, 10 L3). After five
+failures within 15 minutes an account waits 1 s, doubling up to 15 minutes,
+before the next attempt is even checked (429 with `Retry-After`); there is no
+permanent lock-out, so nobody can lock a colleague out by guessing.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the models below at runtime.
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import Field
+
+from switchboard.api import sessions
+from switchboard.api.permissions import WRITE, Actor, require, signed_in, user_target
+from switchboard.api.principal import CHALLENGE, Principal
+from switchboard.api.problems import RESPONSES, ApiProblem
+from switchboard.api.schemas import Input
+from switchboard.api.security.passwords import (
+    check_password_policy,
+    hash_password,
+    login_delay,
+    needs_rehash,
+    verify_against_dummy,
+    verify_password,
+)
+from switchboard.api.tenancy import Tenancy
+from switchboard.domain.access import MATRIX, Access, Capability, Mode
+from switchboard.engine.engine import Engine
+from switchboard.store.repositories import (
+    AccountRepository,
+    AlreadyExistsError,
+    WebSessionRepository,
+)
+
+router = APIRouter(prefix="/api/v1", responses=RESPONSES, tags=["Sign-in"])
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+class SignIn(Input):
+    username: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=1024)
+    #: Needed only when the same username exists in several tenants.
+    tenant_id: str | None = Field(None, max_length=64)
+
+
+class AccountIn(Input):
+    username: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordChange(Input):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+def normalise(username: str) -> str:
+    """Usernames compare without case and surrounding spaces, as people type them."""
+    return username.strip().casefold()
+
+
+def _tenancy(request: Request) -> Tenancy:
+    tenancy: Tenancy = request.app.state.tenancy
+    return tenancy
+
+
+_REFUSED = ApiProblem(
+    401, "invalid_credentials", "The username or password is wrong.", headers=CHALLENGE
+)
+
+
+@router.post("/auth/sign-in")
+async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
+    """Start a browser session: sets the session cookie and returns the CSRF token."""
+    if (request.headers.get("origin") or request.headers.get("referer")) and not (
+        sessions.same_origin(request)
+    ):
+        raise ApiProblem(403, "cross_origin_request", "Sign in from Switchboard's own page.")
+    tenancy = _tenancy(request)
+    username = normalise(body.username)
+    account, tenant_id = await asyncio.to_thread(
+        _check_password, tenancy, username, body.password, body.tenant_id
+    )
+    host = tenancy.host_for(tenant_id)
+    user = host.engine.state.users.get(account.user_id)
+    if user is None or not user.enabled:
+        raise _REFUSED
+    token, session = await asyncio.to_thread(sessions.start, tenancy, account, datetime.now(UTC))
+    sessions.set_cookie(request, response, token)
+    return {
+        "tenant_id": tenant_id,
+        "user_id": user.id,
+        "display_name": user.display_name,
+        "csrf_token": session.csrf_token,
+        "expires_at": session.expires_at.isoformat(),
+    }
+
+
+def _check_password(
+    tenancy: Tenancy, username: str, password: str, tenant_id: str | None
+) -> tuple[Any, str]:
+    candidates = tenancy.tenants.tenant_ids_for_username(username)
+    if tenant_id is not None:
+        candidates = tuple(t for t in candidates if t == tenant_id)
+    if len(candidates) > 1:
+        raise ApiProblem(
+            422,
+            "tenant_required",
+            "This username exists in several tenants; say which one with tenant_id.",
+            errors=[{"code": "required", "path": "tenant_id", "message": "Name the tenant."}],
+        )
+    if not candidates:
+        verify_against_dummy(password)
+        raise _REFUSED
+    chosen = candidates[0]
+    accounts = AccountRepository(tenancy.db, chosen)
+    account = accounts.by_username(username)
+    if account is None:
+        verify_against_dummy(password)
+        raise _REFUSED
+    now = datetime.now(UTC)
+    if account.is_delayed(now):
+        assert account.delay_until is not None
+        wait = max(1, int((account.delay_until - now).total_seconds() + 0.999))
+        raise ApiProblem(
+            429,
+            "sign_in_delayed",
+            f"Too many failed sign-ins for this account; try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+    if not verify_password(account.password_hash, password):
+        accounts.record_failure(
+            account.id,
+            window=FAILURE_WINDOW,
+            delay_for=lambda failures: timedelta(seconds=login_delay(failures)),
+            now=now,
+        )
+        raise _REFUSED
+    accounts.record_success(account.id)
+    if needs_rehash(account.password_hash):
+        accounts.set_password_hash(account.id, hash_password(password))
+    return account, chosen
+
+
+@router.post("/auth/sign-out", status_code=204)
+async def sign_out(request: Request, principal: Principal = Depends(signed_in())) -> Response:
+    """End this browser session (other credentials have nothing to end)."""
+    response = Response(status_code=204)
+    if principal.session_hash is not None:
+        tenancy = _tenancy(request)
+        await asyncio.to_thread(
+            WebSessionRepository(tenancy.db, principal.tenant_id).revoke, principal.session_hash
+        )
+        sessions.forget(tenancy, principal.session_hash)
+        sessions.clear_cookie(request, response)
+    return response
+
+
+@router.get("/auth/me")
+async def me(request: Request, principal: Principal = Depends(signed_in())) -> dict[str, Any]:
+    """Who is signed in, their roles, and what they may do (for role-aware navigation)."""
+    host = _tenancy(request).host_for(principal.tenant_id)
+
+    def describe(engine: Engine) -> dict[str, Any]:
+        if principal.kind == "api_key":
+            access = Access.for_api_key(principal.scopes, principal.ou_id, principal.service_ids)
+            who: dict[str, Any] = {"kind": "api_key", "key_id": principal.id}
+        else:
+            user = engine.state.users.get(principal.id)
+            if user is None or not user.enabled:
+                raise ApiProblem(401, "user_disabled", "Your user is disabled or was removed.")
+            access = Access.for_user(user)
+            who = {
+                "kind": "user",
+                "user_id": user.id,
+                "display_name": user.display_name,
+                "upn": user.upn,
+                "method": principal.method,
+                "roles": [
+                    {"role": a.role.value, "scope_type": a.scope_type.value, "scope_id": a.scope_id}
+                    for a in access.assignments
+                ],
+            }
+        may = {
+            capability.value: [
+                mode.value for mode in Mode if access.may_at_all(capability, mode).allowed
+            ]
+            for capability in MATRIX
+        }
+        return {
+            **who,
+            "tenant_id": principal.tenant_id,
+            "csrf_token": principal.csrf_token,
+            "may": may,
+        }
+
+    result: dict[str, Any] = await host.run(describe)
+    return result
+
+
+@router.put("/auth/password", status_code=204)
+async def change_password(
+    body: PasswordChange, request: Request, principal: Principal = Depends(signed_in())
+) -> Response:
+    """A signed-in person changes their own password; their other sessions end."""
+    if principal.kind != "user":
+        raise ApiProblem(403, "not_a_person", "Only a signed-in person has a password.")
+    tenancy = _tenancy(request)
+
+    def change() -> None:
+        accounts = AccountRepository(tenancy.db, principal.tenant_id)
+        account = accounts.by_user(principal.id)
+        if account is None:
+            raise ApiProblem(404, "account_not_found", "You have no local account.")
+        if not verify_password(account.password_hash, body.current_password):
+            raise ApiProblem(
+                403, "invalid_credentials", "The current password is wrong.", headers=None
+            )
+        _check_policy(body.new_password, account.username)
+        accounts.set_password_hash(account.id, hash_password(body.new_password))
+        sessions_repo = WebSessionRepository(tenancy.db, principal.tenant_id)
+        sessions_repo.revoke_all(account.id)
+
+    await asyncio.to_thread(change)
+    tenancy.auth_cache.clear()
+    return Response(status_code=204)
+
+
+_POLICY_MESSAGES = {
+    "too_short": "must be at least 12 characters",
+    "too_long": "must be at most 256 characters",
+    "contains_username": "must not contain the username",
+    "too_common": "is too common (it is in the list of frequently used passwords)",
+}
+
+
+def _check_policy(password: str, username: str) -> None:
+    problems = check_password_policy(password, username)
+    if problems:
+        raise ApiProblem(
+            422,
+            "weak_password",
+            "The password " + "; it ".join(_POLICY_MESSAGES[p] for p in problems) + ".",
+            errors=[
+                {"code": p, "path": "password", "message": f"The password {_POLICY_MESSAGES[p]}."}
+                for p in problems
+            ],
+        )
+
+
+# ---------------------------------------------------------------------- accounts (admin)
+
+
+@router.put("/users/{user_id}/account", tags=["Users"])
+async def set_account(
+    user_id: str,
+    body: AccountIn,
+    request: Request,
+    actor: Actor = Depends(require(Capability.USERS, WRITE)),
+) -> dict[str, Any]:
+    """Give a user a local account, or set a new username/password (their sessions end)."""
+
+    def check(engine: Engine) -> None:
+        user = engine.state.users.get(user_id)
+        missing = ApiProblem(404, "user_not_found", f"No user with id '{user_id}'.")
+        if user is None:
+            raise missing
+        actor.allow(engine, user_target(user), missing=missing)
+
+    await actor.run(check)
+    username = normalise(body.username)
+    _check_policy(body.password, username)
+    tenancy = _tenancy(request)
+    tenant_id = actor.principal.tenant_id
+
+    def store() -> dict[str, Any]:
+        accounts = AccountRepository(tenancy.db, tenant_id)
+        hashed = hash_password(body.password)
+        existing = accounts.by_user(user_id)
+        if existing is not None:
+            accounts.delete(existing.id)
+        try:
+            account = accounts.create(username, hashed, user_id=user_id)
+        except AlreadyExistsError:
+            raise ApiProblem(
+                409,
+                "not_unique",
+                f"The username '{username}' is taken in this tenant.",
+                errors=[{"code": "not_unique", "path": "username", "message": "Taken."}],
+            ) from None
+        return {"user_id": user_id, "username": account.username}
+
+    result = await asyncio.to_thread(store)
+    tenancy.auth_cache.clear()
+    return result
+
+
+@router.delete("/users/{user_id}/account", status_code=204, tags=["Users"])
+async def delete_account(
+    user_id: str, request: Request, actor: Actor = Depends(require(Capability.USERS, WRITE))
+) -> Response:
+    """Remove a user's local account; their sessions end at once."""
+
+    def check(engine: Engine) -> None:
+        user = engine.state.users.get(user_id)
+        missing = ApiProblem(404, "user_not_found", f"No user with id '{user_id}'.")
+        if user is None:
+            raise missing
+        actor.allow(engine, user_target(user), missing=missing)
+
+    await actor.run(check)
+    tenancy = _tenancy(request)
+
+    def remove() -> bool:
+        accounts = AccountRepository(tenancy.db, actor.principal.tenant_id)
+        account = accounts.by_user(user_id)
+        return account is not None and accounts.delete(account.id)
+
+    if not await asyncio.to_thread(remove):
+        raise ApiProblem(404, "account_not_found", "This user has no local account.")
+    tenancy.auth_cache.clear()
+    return Response(status_code=204)
