@@ -37,8 +37,9 @@ def test_demo_tenant_has_what_the_demo_promises(tmp_path: Path) -> None:
     support = state.services[info.service_ids["support"]]
     assert support.distribution_policy_id is not None
     assert len(state.policies[support.distribution_policy_id].levels) == 3
-    assert len(state.users) == 12
-    assert all(u.skills for u in state.users.values())
+    agents = [u for u in state.users.values() if u.memberships]
+    assert len(agents) == 12
+    assert all(u.skills for u in agents)
     assert state.parameters and state.codes and state.not_available_reasons
 
 
@@ -67,3 +68,27 @@ def test_a_malformed_pinned_key_is_refused(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv(DEMO_KEY_ENV, "not-a-key")
     with pytest.raises(ValueError, match=DEMO_KEY_ENV):
         ensure_demo(_tenancy(tmp_path))
+
+
+def test_demo_logins_sign_in_with_their_roles(tmp_path: Path) -> None:
+    tenancy = _tenancy(tmp_path)
+    info = ensure_demo(tenancy)
+    assert {"admin", "supervisor", "anna"} <= set(info.logins)
+    with TestClient(create_app(tenancy=tenancy)) as client:
+        seen = {}
+        for login in ("admin", "supervisor", "lena", "anna"):
+            client.cookies.clear()
+            signed = client.post(
+                "/api/v1/auth/sign-in", json={"username": login, "password": info.password}
+            )
+            assert signed.status_code == 200, signed.text
+            me = client.get("/api/v1/auth/me").json()
+            seen[login] = {cap for cap, modes in me["may"].items() if "write" in modes}
+        assert "users" in seen["admin"] and "api_keys" in seen["admin"]
+        assert "user_duty" in seen["supervisor"] and "users" not in seen["supervisor"]
+        assert "service_config" in seen["lena"]  # owner of Sales
+        assert "service_config" not in seen["anna"]
+        wrong = client.post(
+            "/api/v1/auth/sign-in", json={"username": "anna", "password": "not the password"}
+        )
+        assert wrong.status_code == 401

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from switchboard.api.keys import issue_api_key
 from switchboard.api.security.api_keys import SCOPES, parse_api_key
+from switchboard.api.security.passwords import hash_password
 from switchboard.api.tenancy import Tenancy
 from switchboard.domain import config as cfg
 from switchboard.domain.calendars import (
@@ -30,15 +31,20 @@ from switchboard.domain.calendars import (
 from switchboard.domain.enums import (
     AssignmentType,
     DistributionType,
+    MembershipRole,
     Modality,
     ProfileKind,
     UserOrdering,
 )
+from switchboard.domain.roles import Role, RoleAssignment, ScopeType
 from switchboard.engine.engine import Engine
-from switchboard.store.repositories import ApiKeyRepository
+from switchboard.store.repositories import AccountRepository, ApiKeyRepository
 
 DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000de70"
 DEMO_KEY_ENV = "SWITCHBOARD_DEMO_API_KEY"
+DEMO_PASSWORD_ENV = "SWITCHBOARD_DEMO_PASSWORD"
+#: The demo's shared sign-in password (printed at start; override with the env variable).
+DEMO_PASSWORD = "switchboard demo 2026"
 
 AGENTS = (
     ("anna", "Anna Keller", ("front", "support"), {"de": 5, "en": 4, "billing": 3}),
@@ -63,6 +69,9 @@ class DemoInfo:
     tenant_id: str
     api_key: str
     service_ids: dict[str, str]
+    #: username -> what the person may do, for the start-up banner
+    logins: dict[str, str]
+    password: str
 
 
 def _sid(name: str) -> str:
@@ -252,7 +261,65 @@ def seed(engine: Engine) -> dict[str, str]:
             parallelization=cfg.Parallelization(enabled="sales" in services, max_total=2),
         )
         upsert("user", user)
+    _seed_people(engine)
     return {name: _sid(name) for name in ("front", "support", "ivr", "sales")}
+
+
+#: People with administrative roles, beside the agents (who sign in with their login).
+PEOPLE = (
+    ("admin", "Alex Admin", "root", (RoleAssignment(Role.TENANT_ADMIN, ScopeType.TENANT),)),
+    (
+        "supervisor",
+        "Sam Supervisor",
+        "ou-service",
+        (
+            RoleAssignment(Role.SERVICE_SUPERVISOR, ScopeType.OU, "ou-service"),
+            RoleAssignment(Role.USER_SUPERVISOR, ScopeType.OU, "ou-service"),
+        ),
+    ),
+)
+#: Lena owns the sales service (a service-owner login for the demo).
+SALES_OWNER = "lena"
+
+
+def _seed_people(engine: Engine) -> None:
+    for login, name, ou_id, roles in PEOPLE:
+        engine.upsert(
+            "user",
+            cfg.User(
+                id=f"user-{login}",
+                upn=f"{login}@demo.switchboard.test",
+                display_name=name,
+                ou_id=ou_id,
+                roles=roles,
+            ),
+        )
+    owner = engine.state.users[f"user-{SALES_OWNER}"]
+    memberships = dict(owner.memberships)
+    memberships[_sid("sales")] = cfg.Membership(_sid("sales"), role=MembershipRole.OWNER)
+    engine.upsert("user", replace(owner, memberships=memberships))
+
+
+def demo_logins() -> dict[str, str]:
+    """Every demo username with a few words on what it shows."""
+    logins = {
+        "admin": "tenant admin: everything",
+        "supervisor": "supervisor of Customer service (live views, agents' duty)",
+        SALES_OWNER: "agent, and owner of the Sales service",
+    }
+    for login, _name, services, _skills in AGENTS:
+        logins.setdefault(login, f"agent of {', '.join(services)}")
+    return logins
+
+
+def _ensure_accounts(tenancy: Tenancy, password: str) -> None:
+    """One local account per demo person; created once, on the first start."""
+    accounts = AccountRepository(tenancy.db, DEMO_TENANT_ID)
+    hashed: str | None = None
+    for login in demo_logins():
+        if accounts.by_username(login) is None:
+            hashed = hashed or hash_password(password)  # one hash: argon2 is slow on purpose
+            accounts.create(login, hashed, user_id=f"user-{login}")
 
 
 def ensure_demo(tenancy: Tenancy) -> DemoInfo:
@@ -268,13 +335,16 @@ def ensure_demo(tenancy: Tenancy) -> DemoInfo:
         seed(host.engine)
         assert host.journal is not None
         host.journal.append(host.engine.drain())
+    password = os.environ.get(DEMO_PASSWORD_ENV) or DEMO_PASSWORD
+    _ensure_accounts(tenancy, password)
+    people = demo_logins()
     pinned = os.environ.get(DEMO_KEY_ENV) or None
     if pinned is not None:
         parsed = parse_api_key(pinned)
         if parsed is None:
             raise ValueError(f"{DEMO_KEY_ENV} must look like sbk_<12-character id>_<secret>")
         if ApiKeyRepository(tenancy.db, DEMO_TENANT_ID).get(parsed[0]) is not None:
-            return DemoInfo(DEMO_TENANT_ID, pinned, services)
+            return DemoInfo(DEMO_TENANT_ID, pinned, services, people, password)
     key = issue_api_key(
         tenancy,
         DEMO_TENANT_ID,
@@ -283,4 +353,4 @@ def ensure_demo(tenancy: Tenancy) -> DemoInfo:
         created_by="switchboard serve --demo",
         full_key=pinned,
     )
-    return DemoInfo(DEMO_TENANT_ID, key, services)
+    return DemoInfo(DEMO_TENANT_ID, key, services, people, password)

@@ -60,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
             f"    (set {DEMO_KEY_ENV} to keep one key across restarts; try: curl -H "
             f"'Authorization: Bearer {demo.api_key}' {base}/api/v1/services)"
         )
+        console.print(
+            f"  demo sign-in  POST {base}/api/v1/auth/sign-in, password "
+            f"[bold]{demo.password}[/bold] for every login:"
+        )
+        for login, what in demo.logins.items():
+            console.print(f"    {login:<11} {what}")
     configure_logging()
     uvicorn.run(
         create_app(tenancy=tenancy),
