@@ -46,10 +46,12 @@ async def authenticate(request: Request) -> Principal:
     if cached is not None:
         return cached
     token = bearer(request)
+    key = token if token is not None else request.headers.get("x-api-key")
     if token is not None and not token.startswith("sbk_") and token.count(".") == 2:
         principal = await authenticate_token(request, token)
-    elif token is not None or request.headers.get("x-api-key"):
-        principal = await _authenticate_key(request, token or request.headers["x-api-key"])
+    elif key is not None:
+        # An empty credential ("Bearer " followed by nothing usable) is a wrong key.
+        principal = await _authenticate_key(request, key)
     else:
         session_principal = await authenticate_session(request)
         if session_principal is None:

@@ -113,7 +113,12 @@ def _verify(tenancy: Tenancy, token: str) -> tuple[str, Claims]:
 
 
 def find_user(users: dict[str, User], claims: Claims) -> User | None:
-    """A4: the user with this directory object id, else the one with this UPN."""
+    """A4: the user with this directory object id, else the one with this UPN.
+
+    The UPN fallback only reaches users who have no directory object id: a UPN
+    can be renamed or handed to someone new, an object id cannot, so a user who
+    is bound to one directory object is never matched by name for another.
+    """
     if claims.oid:
         for user in users.values():
             if user.directory_object_id and user.directory_object_id == claims.oid:
@@ -121,7 +126,7 @@ def find_user(users: dict[str, User], claims: Claims) -> User | None:
     if claims.preferred_username:
         wanted = claims.preferred_username.casefold()
         for user in users.values():
-            if user.upn.casefold() == wanted:
+            if not user.directory_object_id and user.upn.casefold() == wanted:
                 return user
     return None
 

@@ -59,18 +59,29 @@ def cookie_name(request: Request) -> str:
 
 
 def presented_token(request: Request) -> str | None:
-    return request.cookies.get(SECURE_COOKIE) or request.cookies.get(PLAIN_COOKIE)
+    """Only the cookie name this scheme sets: over https a plain `sb_session` could have
+    been planted by a sibling subdomain or over plain HTTP (cookie tossing), which the
+    `__Host-` prefix exists to rule out."""
+    return request.cookies.get(cookie_name(request))
 
 
-def start(tenancy: Tenancy, account: Account, now: datetime) -> tuple[str, WebSession]:
-    """Create a session for `account`; return the cookie's token and the record."""
+def start(
+    tenancy: Tenancy, account: Account, now: datetime, *, continues: WebSession | None = None
+) -> tuple[str, WebSession]:
+    """Create a session for `account`; return the cookie's token and the record.
+
+    `continues` is a session this one replaces under a new token (after a password
+    change): it keeps that session's CSRF token, so the open page goes on working,
+    and its start, so the absolute timeout is not extended.
+    """
     token = secrets.token_urlsafe(32)
+    started = now if continues is None else continues.created_at
     session = WebSessionRepository(tenancy.db, account.tenant_id).create(
         token_hash(token),
         account_id=account.id,
-        csrf_token=secrets.token_urlsafe(32),
-        expires_at=now + IDLE,
-        now=now,
+        csrf_token=secrets.token_urlsafe(32) if continues is None else continues.csrf_token,
+        expires_at=min(now + IDLE, started + ABSOLUTE),
+        now=started,
     )
     return token, session
 
@@ -122,6 +133,16 @@ async def authenticate_session(request: Request) -> Principal | None:
             )
         principal = found
         tenancy.auth_cache[key] = (principal, now + CHECK_EVERY_S)
+    # Checked on every request, cache or not: disabling a user takes effect at once, on
+    # every route (a session outlives neither its user nor the user's `enabled` flag).
+    user = tenancy.host_for(principal.tenant_id).engine.state.users.get(principal.id)
+    if user is None or not user.enabled:
+        raise ApiProblem(
+            401,
+            "user_disabled",
+            "Your user is disabled or was removed; ask an administrator.",
+            headers=CHALLENGE,
+        )
     if request.method in UNSAFE_METHODS:
         check_csrf(request, principal)
     return principal

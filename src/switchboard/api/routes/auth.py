@@ -4,14 +4,21 @@ Sign-in answers the same 401 for an unknown username and a wrong password, and
 spends the same time on both (a dummy hash is verified, 10 L3). After five
 failures within 15 minutes an account waits 1 s, doubling up to 15 minutes,
 before the next attempt is even checked (429 with `Retry-After`); there is no
-permanent lock-out, so nobody can lock a colleague out by guessing.
+permanent lock-out, so nobody can lock a colleague out by guessing. Usernames
+without an account are delayed the same way (`UnknownNameThrottle`), or the
+sixth guess would tell whether an account exists. A wrong current password in
+a password change counts as a failed sign-in too: a stolen session must not be
+an unthrottled way to test passwords.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the models below at runtime.
 
 import asyncio
+import threading
+import weakref
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
@@ -33,6 +40,7 @@ from switchboard.api.tenancy import Tenancy
 from switchboard.domain.access import MATRIX, Access, Capability, Mode
 from switchboard.engine.engine import Engine
 from switchboard.store.repositories import (
+    Account,
     AccountRepository,
     AlreadyExistsError,
     WebSessionRepository,
@@ -74,6 +82,93 @@ _REFUSED = ApiProblem(
 )
 
 
+def _delay_for(failures: int) -> timedelta:
+    return timedelta(seconds=login_delay(failures))
+
+
+def _delayed(delay_until: datetime, now: datetime) -> ApiProblem:
+    wait = max(1, int((delay_until - now).total_seconds() + 0.999))
+    return ApiProblem(
+        429,
+        "sign_in_delayed",
+        f"Too many failed sign-ins for this account; try again in {wait} s.",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int
+    since: datetime
+    delay_until: datetime | None
+
+
+class UnknownNameThrottle:
+    """Failed sign-ins of usernames that have no account, counted as an account's are.
+
+    Kept in this node's memory, not in the database: there is no account row to
+    hold them, and storing every guessed name would let anyone fill the database.
+    The table is bounded; when it is full, entries whose window has passed go
+    first, then everything (which only forgets delays, never refuses anyone).
+    On several nodes each counts on its own, so a prober behind a load balancer
+    sees delays later than for a real account; that is the price of not sharing
+    guessed names between nodes (decision).
+    """
+
+    MAX_NAMES = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._names: dict[tuple[str, str], _Failures] = {}
+
+    def delay_until(self, key: tuple[str, str], now: datetime) -> datetime | None:
+        """Until when attempts for `key` are refused, if they are at `now`."""
+        with self._lock:
+            found = self._names.get(key)
+        if found is None or found.delay_until is None or now >= found.delay_until:
+            return None
+        return found.delay_until
+
+    def record_failure(self, key: tuple[str, str], now: datetime) -> None:
+        """The same counting as `AccountRepository.record_failure` with `_delay_for`."""
+        with self._lock:
+            found = self._names.get(key)
+            if found is None or now - found.since > FAILURE_WINDOW:
+                if found is None and len(self._names) >= self.MAX_NAMES:
+                    self._make_room(now)
+                found = self._names[key] = _Failures(0, now, None)
+            found.count += 1
+            pause = _delay_for(found.count)
+            found.delay_until = now + pause if pause > timedelta(0) else None
+
+    def _make_room(self, now: datetime) -> None:
+        stale = [
+            key
+            for key, failures in self._names.items()
+            if now - failures.since > FAILURE_WINDOW
+            and (failures.delay_until is None or failures.delay_until <= now)
+        ]
+        for key in stale:
+            del self._names[key]
+        if len(self._names) >= self.MAX_NAMES:
+            self._names.clear()
+
+
+_UNKNOWN_NAMES: weakref.WeakKeyDictionary[Tenancy, UnknownNameThrottle] = (
+    weakref.WeakKeyDictionary()
+)
+_UNKNOWN_NAMES_LOCK = threading.Lock()
+
+
+def unknown_name_throttle(tenancy: Tenancy) -> UnknownNameThrottle:
+    """This node's throttle of unknown usernames (one per served `Tenancy`)."""
+    with _UNKNOWN_NAMES_LOCK:
+        throttle = _UNKNOWN_NAMES.get(tenancy)
+        if throttle is None:
+            throttle = _UNKNOWN_NAMES[tenancy] = UnknownNameThrottle()
+        return throttle
+
+
 @router.post("/auth/sign-in")
 async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
     """Start a browser session: sets the session cookie and returns the CSRF token."""
@@ -103,7 +198,7 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> dict[st
 
 def _check_password(
     tenancy: Tenancy, username: str, password: str, tenant_id: str | None
-) -> tuple[Any, str]:
+) -> tuple[Account, str]:
     candidates = tenancy.tenants.tenant_ids_for_username(username)
     if tenant_id is not None:
         candidates = tuple(t for t in candidates if t == tenant_id)
@@ -114,37 +209,45 @@ def _check_password(
             "This username exists in several tenants; say which one with tenant_id.",
             errors=[{"code": "required", "path": "tenant_id", "message": "Name the tenant."}],
         )
-    if not candidates:
-        verify_against_dummy(password)
-        raise _REFUSED
-    chosen = candidates[0]
-    accounts = AccountRepository(tenancy.db, chosen)
-    account = accounts.by_username(username)
-    if account is None:
-        verify_against_dummy(password)
-        raise _REFUSED
     now = datetime.now(UTC)
-    if account.is_delayed(now):
-        assert account.delay_until is not None
-        wait = max(1, int((account.delay_until - now).total_seconds() + 0.999))
-        raise ApiProblem(
-            429,
-            "sign_in_delayed",
-            f"Too many failed sign-ins for this account; try again in {wait} s.",
-            headers={"Retry-After": str(wait)},
-        )
-    if not verify_password(account.password_hash, password):
-        accounts.record_failure(
-            account.id,
-            window=FAILURE_WINDOW,
-            delay_for=lambda failures: timedelta(seconds=login_delay(failures)),
-            now=now,
-        )
-        raise _REFUSED
-    accounts.record_success(account.id)
+    account = (
+        AccountRepository(tenancy.db, candidates[0]).by_username(username) if candidates else None
+    )
+    if account is None:
+        _refuse_unknown(tenancy, (tenant_id or "", username), password, now)
+    _check_account_password(tenancy, account, password, now, refused=_REFUSED)
+    chosen = account.tenant_id
+    accounts = AccountRepository(tenancy.db, chosen)
     if needs_rehash(account.password_hash):
         accounts.set_password_hash(account.id, hash_password(password))
     return account, chosen
+
+
+def _refuse_unknown(
+    tenancy: Tenancy, key: tuple[str, str], password: str, now: datetime
+) -> NoReturn:
+    """Answer for a username without an account exactly as for a wrong password."""
+    throttle = unknown_name_throttle(tenancy)
+    delay_until = throttle.delay_until(key, now)
+    if delay_until is not None:
+        raise _delayed(delay_until, now)
+    verify_against_dummy(password)
+    throttle.record_failure(key, now)
+    raise _REFUSED
+
+
+def _check_account_password(
+    tenancy: Tenancy, account: Account, password: str, now: datetime, *, refused: ApiProblem
+) -> None:
+    """The throttled password check (L3): 429 while delayed, `refused` for a wrong one."""
+    accounts = AccountRepository(tenancy.db, account.tenant_id)
+    if account.is_delayed(now):
+        assert account.delay_until is not None
+        raise _delayed(account.delay_until, now)
+    if not verify_password(account.password_hash, password):
+        accounts.record_failure(account.id, window=FAILURE_WINDOW, delay_for=_delay_for, now=now)
+        raise refused
+    accounts.record_success(account.id)
 
 
 @router.post("/auth/sign-out", status_code=204)
@@ -207,28 +310,40 @@ async def me(request: Request, principal: Principal = Depends(signed_in())) -> d
 async def change_password(
     body: PasswordChange, request: Request, principal: Principal = Depends(signed_in())
 ) -> Response:
-    """A signed-in person changes their own password; their other sessions end."""
+    """A signed-in person changes their own password; their other sessions end.
+
+    Every session of the account is revoked, the caller's too, and the caller gets
+    a fresh session token in its place (same CSRF token, same absolute end): a
+    thief holding the old cookie is out, the person who changed it is not.
+    """
     if principal.kind != "user":
         raise ApiProblem(403, "not_a_person", "Only a signed-in person has a password.")
     tenancy = _tenancy(request)
+    response = Response(status_code=204)
 
-    def change() -> None:
+    def change() -> str | None:
         accounts = AccountRepository(tenancy.db, principal.tenant_id)
         account = accounts.by_user(principal.id)
         if account is None:
             raise ApiProblem(404, "account_not_found", "You have no local account.")
-        if not verify_password(account.password_hash, body.current_password):
-            raise ApiProblem(
-                403, "invalid_credentials", "The current password is wrong.", headers=None
-            )
+        now = datetime.now(UTC)
+        wrong = ApiProblem(403, "invalid_credentials", "The current password is wrong.")
+        _check_account_password(tenancy, account, body.current_password, now, refused=wrong)
         _check_policy(body.new_password, account.username)
         accounts.set_password_hash(account.id, hash_password(body.new_password))
         sessions_repo = WebSessionRepository(tenancy.db, principal.tenant_id)
+        current = sessions_repo.get(principal.session_hash) if principal.session_hash else None
         sessions_repo.revoke_all(account.id)
+        if current is None:
+            return None
+        token, _ = sessions.start(tenancy, account, now, continues=current)
+        return token
 
-    await asyncio.to_thread(change)
+    token = await asyncio.to_thread(change)
     tenancy.auth_cache.clear()
-    return Response(status_code=204)
+    if token is not None:
+        sessions.set_cookie(request, response, token)
+    return response
 
 
 _POLICY_MESSAGES = {
@@ -274,12 +389,30 @@ async def set_account(
 
     await actor.run(check)
     username = normalise(body.username)
+    if not username:
+        raise ApiProblem(
+            422,
+            "invalid_format",
+            "The username must contain more than spaces.",
+            errors=[{"code": "invalid_format", "path": "username", "message": "Only spaces."}],
+        )
     _check_policy(body.password, username)
     tenancy = _tenancy(request)
     tenant_id = actor.principal.tenant_id
+    taken = ApiProblem(
+        409,
+        "not_unique",
+        f"The username '{username}' is taken in this tenant.",
+        errors=[{"code": "not_unique", "path": "username", "message": "Taken."}],
+    )
 
     def store() -> dict[str, Any]:
         accounts = AccountRepository(tenancy.db, tenant_id)
+        holder = accounts.by_username(username)
+        # Refuse before touching the user's current account: replacing it is delete
+        # then create, and a refused create must not leave them without one.
+        if holder is not None and holder.user_id != user_id:
+            raise taken
         hashed = hash_password(body.password)
         existing = accounts.by_user(user_id)
         if existing is not None:
@@ -287,12 +420,16 @@ async def set_account(
         try:
             account = accounts.create(username, hashed, user_id=user_id)
         except AlreadyExistsError:
-            raise ApiProblem(
-                409,
-                "not_unique",
-                f"The username '{username}' is taken in this tenant.",
-                errors=[{"code": "not_unique", "path": "username", "message": "Taken."}],
-            ) from None
+            # Taken between the check and here; restore what the user had.
+            if existing is not None:
+                accounts.create(
+                    existing.username,
+                    existing.password_hash,
+                    user_id=user_id,
+                    id=existing.id,
+                    now=existing.created_at,
+                )
+            raise taken from None
         return {"user_id": user_id, "username": account.username}
 
     result = await asyncio.to_thread(store)
