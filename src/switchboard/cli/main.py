@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from switchboard import __version__
-from switchboard.cli import bench, serve, simulate
+from switchboard.cli import bench, serve, simulate, tenant
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.register(commands)
     bench.register(commands)
     serve.register(commands)
+    tenant.register(commands)
     return parser
 
 
