@@ -145,6 +145,7 @@ def _build(svc: Service) -> World:
         ids[f"task_{side}"] = w.admin("POST", "/api/v1/tasks", {"service_id": ids[f"svc_{side}"]})[
             "id"
         ]
+        ids[f"wf_{side}"] = w.admin("POST", "/api/v1/workflows", _workflow_body(w, ou))["id"]
     svc_a, ou_a = ids["svc_a"], ids["ou_a"]
     people: dict[str, dict[str, Any]] = {
         "TA": {"roles": [{"role": "tenant_admin", "scope_type": "tenant"}]},
@@ -190,6 +191,19 @@ def _build(svc: Service) -> World:
     return w
 
 
+def _workflow_body(w: World, ou: str) -> dict[str, Any]:
+    return {
+        "name": w.fresh("wf"),
+        "ou_id": ou,
+        "modality": "external_task",
+        "nodes": [
+            {"id": "start", "type": "start", "exits": {"next": "acc"}},
+            {"id": "acc", "type": "accept", "exits": {"next": "bye"}},
+            {"id": "bye", "type": "disconnect"},
+        ],
+    }
+
+
 # ---------------------------------------------------------------------- the routes
 
 Call = tuple[str, str, Any]  # method, path, body
@@ -199,13 +213,14 @@ KIND_ROWS = {
     "ous": "5:ous",
     "users": "6:users",
     "calendars": "11:calendars",
+    "workflows": "11:calendars",
     "services": "9:service-config",
 }
 
 
 def _body_of(w: World, path: str) -> dict[str, Any]:
     current = w.admin("GET", path)
-    return {k: v for k, v in current.items() if k not in ("id", "version")}
+    return {k: v for k, v in current.items() if k not in ("id", "version", "status")}
 
 
 def _config_entity(w: World, kind: str, side: str) -> str:
@@ -215,6 +230,7 @@ def _config_entity(w: World, kind: str, side: str) -> str:
         "calendars": w.ids[f"cal_{side}"],
         "services": w.ids[f"svc_{side}"],
         "skills": w.ids[f"skill_{side}"],
+        "workflows": w.ids[f"wf_{side}"],
     }[kind]
 
 
@@ -225,6 +241,7 @@ def _new_body(w: World, kind: str, side: str) -> dict[str, Any]:
         "ous": {"name": name, "parent_id": ou},
         "users": {"upn": f"{name}@acme.test", "display_name": name, "ou_id": ou},
         "calendars": {"name": name, "ou_id": ou},
+        "workflows": _workflow_body(w, ou),
         "services": {
             "name": name,
             "upn": f"{name}@acme.test",
@@ -246,7 +263,7 @@ def _config_route(method: str, path: str) -> tuple[str, str, Builder] | None:
     if match is None:
         return None
     kind, one = match.group(1), match.group(2)
-    if kind not in ("ous", "users", "calendars", "services", "skills"):
+    if kind not in ("ous", "users", "calendars", "services", "skills", "workflows"):
         # The remaining row-12 kinds share the skills' code path (one generated router);
         # skills stand for them.
         kind_for_row = "skills"
@@ -413,6 +430,44 @@ LIVE: dict[tuple[str, str], tuple[str, str, Builder]] = {
         "11:calendars",
         "read",
         lambda w, s: ("GET", f"/api/v1/calendars/{w.ids[f'cal_{s}']}/state", None),
+    ),
+    ("POST", "/api/v1/workflows/{entity_id}/publish"): (
+        "11:calendars",
+        "write",
+        lambda w, s: (
+            "POST",
+            "/api/v1/workflows/"
+            + w.admin("POST", "/api/v1/workflows", _workflow_body(w, w.ids[f"ou_{s}"]))["id"]
+            + "/publish",
+            None,
+        ),
+    ),
+    ("GET", "/api/v1/workflows/{entity_id}/issues"): (
+        "11:calendars",
+        "read",
+        lambda w, s: ("GET", f"/api/v1/workflows/{w.ids[f'wf_{s}']}/issues", None),
+    ),
+    ("POST", "/api/v1/workflow-templates/{template}"): (
+        "11:calendars",
+        "write",
+        lambda w, s: (
+            "POST",
+            "/api/v1/workflow-templates/external_task_queue",
+            {"ou_id": w.ids[f"ou_{s}"], "name": w.fresh("tpl")},
+        ),
+    ),
+    # Not about any OU: whoever may read workflows anywhere may read these.
+    ("GET", "/api/v1/workflow-templates"): (
+        "11:calendars",
+        "read",
+        lambda w, s: (
+            ("GET", "/api/v1/workflow-templates", None) if s == "a" else ("SKIP", "", None)
+        ),
+    ),
+    ("GET", "/api/v1/workflows/schema"): (
+        "11:calendars",
+        "read",
+        lambda w, s: ("GET", "/api/v1/workflows/schema", None) if s == "a" else ("SKIP", "", None),
     ),
     ("POST", "/api/v1/api-keys"): (
         "22:api-keys",

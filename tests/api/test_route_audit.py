@@ -90,6 +90,18 @@ def _seed_tenant_a(svc: Service) -> dict[str, str]:
         "/api/v1/ous", json={"name": "MARKER-A ou", "parent_id": "root"}, headers=h
     ).json()["id"]
     ids["tag"] = post("/api/v1/tags", json={"name": "MARKER-A tag"}, headers=h).json()["id"]
+    ids["workflow"] = post(
+        "/api/v1/workflows",
+        json={
+            "name": "MARKER-A workflow",
+            "modality": "external_task",
+            "nodes": [
+                {"id": "start", "type": "start", "exits": {"next": "bye"}},
+                {"id": "bye", "type": "disconnect"},
+            ],
+        },
+        headers=h,
+    ).json()["id"]
     ids["key"] = svc.key_a.split("_")[1]
     return ids
 
@@ -101,6 +113,7 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
         "ous": "ou",
         "tags": "tag",
         "tasks": "task",
+        "workflows": "workflow",
     }
     first = route.path.split("/")[3]
     entity_id = ids.get(kind_by_segment.get(first, "tag"), ids["tag"])
@@ -108,6 +121,7 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
     path = path.replace("{task_id}", ids["task"]).replace("{user_id}", ids["user"])
     path = path.replace("{service_id}", ids["service"]).replace("{action}", "accept")
     path = path.replace("{key_id}", ids["key"])
+    path = path.replace("{template}", "external_task_queue")  # templates belong to no tenant
     assert "{" not in path, f"unmapped path parameter in {route.path}"
     return path
 

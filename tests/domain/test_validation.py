@@ -67,6 +67,12 @@ from switchboard.domain.validation import (
     validate_tenant_settings,
     validate_user,
 )
+from switchboard.domain.workflow import Workflow, WorkflowStatus
+from switchboard.domain.workflow.templates import (
+    chat_queue,
+    outbound_with_workflow,
+    simple_queue,
+)
 
 AUDIO, CHAT, EMAIL = Modality.AUDIO, Modality.CHAT, Modality.EMAIL
 TEAMS, SKILLS, NONE = (
@@ -136,6 +142,19 @@ CAL_1 = Calendar(id="cal-1", name="Office hours")
 CAL_2 = Calendar(id="cal-2", name="Partner hours")
 
 
+def published(workflow: Workflow) -> Workflow:
+    return replace(workflow, status=WorkflowStatus.PUBLISHED)
+
+
+WF_AUDIO = published(simple_queue(workflow_id="wf-1", ou_id="root"))
+WF_CHAT = published(chat_queue(workflow_id="wf-2", ou_id="root"))
+WF_OUT = published(outbound_with_workflow(workflow_id="wf-out", ou_id="root"))
+#: A draft only: services cannot use it yet.
+WF_DRAFT = simple_queue(workflow_id="wf-draft", ou_id="root", name="Draft")
+#: Published in the Sales OU, which services in the root OU cannot see.
+WF_SALES = published(simple_queue(workflow_id="wf-sales", ou_id="ou-sales", name="Sales"))
+
+
 def by_id(*entities: Any) -> dict[str, Any]:
     return {e.id: e for e in entities}
 
@@ -154,6 +173,8 @@ def make_catalog(**overrides: Any) -> Catalog:
         "codes": by_id(CODE),
         "tags": by_id(TAG),
         "calendars": by_id(CAL_1, CAL_2),
+        "workflows": by_id(WF_AUDIO, WF_CHAT, WF_OUT, WF_DRAFT, WF_SALES),
+        "published_workflows": by_id(WF_AUDIO, WF_CHAT, WF_OUT, WF_SALES),
     }
     base.update(overrides)
     return Catalog(**base)
@@ -426,6 +447,30 @@ SERVICE_CASES = [
         "required",
         "workflows.audio_inbound",
         id="workflow-blank-id",
+    ),
+    pytest.param(
+        upd(workflows={"audio_inbound": "wf-nope"}),
+        "unknown_reference",
+        "workflows.audio_inbound",
+        id="workflow-unknown",
+    ),
+    pytest.param(
+        upd(workflows={"audio_inbound": "wf-draft"}),
+        "unknown_reference",
+        "workflows.audio_inbound",
+        id="workflow-draft-only",
+    ),
+    pytest.param(
+        upd(workflows={"audio_inbound": "wf-2"}),
+        "invalid_combination",
+        "workflows.audio_inbound",
+        id="workflow-wrong-kind",
+    ),
+    pytest.param(
+        upd(workflows={"audio_inbound": "wf-sales"}),
+        "reference_not_visible",
+        "workflows.audio_inbound",
+        id="workflow-not-visible",
     ),
     pytest.param(
         dist(acw_duration_s=4), "out_of_range", "distribution.acw_duration_s", id="acw-low"

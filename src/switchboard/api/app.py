@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from switchboard import __version__
 from switchboard.api import problems
 from switchboard.api.observability import RequestContext
-from switchboard.api.routes import api_keys, auth, config, live, opening_hours, stream, system
+from switchboard.api.routes import (
+    api_keys,
+    auth,
+    config,
+    live,
+    opening_hours,
+    stream,
+    system,
+    workflows,
+)
 from switchboard.api.tenancy import Settings, Tenancy
 
 
@@ -42,6 +51,7 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     app.add_middleware(RequestContext)
     app.include_router(system.router)
     app.include_router(auth.router)
+    app.include_router(workflows.router)  # before config: /workflows/schema is no id
     app.include_router(config.router)
     app.include_router(opening_hours.router)
     app.include_router(live.router)

@@ -6,8 +6,12 @@ an IVR-only entry service, and a chat-capable sales service; twelve agents with
 skills, duty profiles and not-available reasons; parameters and wrap-up codes;
 opening hours: weekday business hours in the tenant's zone (Europe/Zurich) with
 the canton of Zurich's public holidays, a Saturday morning line that support
-adds as its secondary calendar, and a 24/7 calendar for the main number.
-Everything goes through the engine's validated `upsert`, like any admin change.
+adds as its secondary calendar, and a 24/7 calendar for the main number;
+published workflows from the built-in templates: the front desk checks its
+opening hours before it queues (closed: an announcement), the main number is a
+key menu that sends callers to the front desk or support, support queues with a
+voicemail fallback, and sales greets and queues chats. Everything goes through
+the engine's validated `upsert`, like any admin change.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from switchboard.domain.enums import (
     UserOrdering,
 )
 from switchboard.domain.roles import Role, RoleAssignment, ScopeType
+from switchboard.domain.workflow import JsonValue, Workflow, templates
 from switchboard.engine.engine import Engine
 from switchboard.store.repositories import AccountRepository, ApiKeyRepository
 
@@ -124,6 +129,74 @@ def _seed_calendars(engine: Engine) -> None:
         "calendar",
         cfg.Calendar(id="cal-always", name="Around the clock", default_state=DefaultState.OPEN),
     )
+
+
+def _publish(engine: Engine, workflow: Workflow) -> str:
+    engine.upsert("workflow", workflow)
+    engine.publish_workflow(workflow.id)
+    return workflow.id
+
+
+def _with_setting(workflow: Workflow, node_id: str, **settings: JsonValue) -> Workflow:
+    """The template with settings of one node changed (what an admin would edit)."""
+    nodes = tuple(
+        replace(node, settings={**node.settings, **settings}) if node.id == node_id else node
+        for node in workflow.document.nodes
+    )
+    return replace(workflow, document=replace(workflow.document, nodes=nodes))
+
+
+def _seed_workflows(engine: Engine) -> dict[str, dict[str, str]]:
+    """Published workflows from the templates; returns each service's `workflows`."""
+    front = _publish(
+        engine,
+        # The front desk rings everyone at once, as its queue settings always did.
+        _with_setting(
+            templates.opening_hours_queue(
+                workflow_id="wf-front", ou_id="ou-service", name="Front desk hours"
+            ),
+            "queue",
+            distribution_type="broadcast",
+        ),
+    )
+    main = _publish(
+        engine,
+        # Nobody works the main number itself: a caller who picks nothing is not
+        # left waiting in its queue, but told goodbye at once.
+        _with_setting(
+            templates.ivr_menu(
+                workflow_id="wf-main",
+                ou_id="ou-service",
+                name="Main number menu",
+                option_1_service_id=_sid("front"),
+                option_2_service_id=_sid("support"),
+                menu_text="For the front desk, press 1. For technical support, press 2.",
+            ),
+            "queue",
+            exit_when_no_users=True,
+        ),
+    )
+    support = _publish(
+        engine,
+        templates.queue_ivr_voicemail(
+            workflow_id="wf-support", ou_id="ou-service", name="Support with voicemail"
+        ),
+    )
+    sales_audio = _publish(
+        engine,
+        templates.menu_with_language_choice(
+            workflow_id="wf-sales", ou_id="ou-sales", name="Sales language menu"
+        ),
+    )
+    sales_chat = _publish(
+        engine, templates.chat_queue(workflow_id="wf-sales-chat", ou_id="ou-sales")
+    )
+    return {
+        "front": {"audio_inbound": front},
+        "ivr": {"audio_inbound": main},
+        "support": {"audio_inbound": support},
+        "sales": {"audio_inbound": sales_audio, "chat_inbound": sales_chat},
+    }
 
 
 def seed(engine: Engine) -> dict[str, str]:
@@ -225,6 +298,9 @@ def seed(engine: Engine) -> dict[str, str]:
         upn="main@demo.switchboard.test",
         pstn_number="+41445550000",
         user_assignment_type=AssignmentType.NONE,
+        # With the services its menu sends callers to: a workflow sees only its OU
+        # and the OUs above it (01 §2).
+        ou_id="ou-service",
         primary_calendar_id="cal-always",
     )
     sales = cfg.Service(
@@ -240,6 +316,10 @@ def seed(engine: Engine) -> dict[str, str]:
     sales.distribution.user_ordering = UserOrdering.ROUND_ROBIN
     for service in (front, support, ivr, sales):
         upsert("service", service)
+    # Workflows may name services (the main menu transfers to two), so they come
+    # after the services, which then get their workflows.
+    for name, slots in _seed_workflows(engine).items():
+        upsert("service", replace(engine.state.services[_sid(name)], workflows=slots))
 
     for login, name, services, skills in AGENTS:
         memberships = {_sid(s): cfg.Membership(_sid(s)) for s in services}

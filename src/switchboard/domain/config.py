@@ -8,6 +8,7 @@ Field validation with path-precise errors is in `switchboard.domain.validation`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 # Opening-hours calendars (04 §5) live with their periods and rules in
 # `calendars`; re-exported so that every configuration entity is `config.<Name>`.
@@ -23,6 +24,23 @@ from switchboard.domain.enums import (
     UserOrdering,
 )
 from switchboard.domain.roles import RoleAssignment
+
+# Workflows (04 §1) live with their documents in `switchboard.domain.workflow`
+# and are `config.Workflow` like every other entity. That package validates with
+# `switchboard.domain.validation`, which imports this module, so the name is
+# bound on first use (PEP 562) instead of at import time, where it would close
+# an import cycle. Type checkers see an ordinary import.
+if TYPE_CHECKING:
+    from switchboard.domain.workflow.document import Workflow as Workflow
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Workflow":
+        from switchboard.domain.workflow.document import Workflow
+
+        return Workflow
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Ids of the two built-in responsibility profiles present in every tenant.
 ON_DUTY_PROFILE_ID = "on_duty"

@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from switchboard.domain.calendars import Calendar
 from switchboard.domain.config import (
@@ -77,6 +77,10 @@ from switchboard.domain.enums import (
 )
 from switchboard.domain.errors import DomainError
 from switchboard.domain.roles import ROLE_SCOPE, RoleAssignment, ScopeType
+
+if TYPE_CHECKING:
+    # The workflow package validates with this module; see `config.__getattr__`.
+    from switchboard.domain.workflow.document import Workflow
 
 __all__ = [
     "MAX_CUSTOM_PARAMETERS",
@@ -217,6 +221,12 @@ class Catalog:
     codes: Mapping[str, Code] = field(default_factory=dict)
     tags: Mapping[str, Tag] = field(default_factory=dict)
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
+    #: Stored workflows by id: each one's current document (a draft, or its
+    #: latest published version when no draft is open).
+    workflows: Mapping[str, Workflow] = field(default_factory=dict)
+    #: The latest published version of each workflow that has one; services
+    #: may refer only to these (04 §1 `status`).
+    published_workflows: Mapping[str, Workflow] = field(default_factory=dict)
 
 
 def require_valid(issues: Sequence[Issue]) -> None:
@@ -563,7 +573,7 @@ def validate_service(
     _check_mailbox(ch, service, modalities, others)
     _check_outbound(ch, service, kind, modalities)
     _check_calendars(ch, service, catalog)
-    _check_workflows(ch, service, modalities)
+    _check_workflows(ch, service, modalities, catalog)
     _check_distribution(ch, service.distribution, kind)
     _check_reporting(ch, service.reporting)
     _check_queue(ch, service.queue)
@@ -750,7 +760,20 @@ def _check_calendars(ch: _Checker, service: Service, catalog: Catalog) -> None:
         )
 
 
-def _check_workflows(ch: _Checker, service: Service, modalities: frozenset[Modality]) -> None:
+def _check_workflows(
+    ch: _Checker, service: Service, modalities: frozenset[Modality], catalog: Catalog
+) -> None:
+    """01 §4.4: each slot's modality is enabled and it names a published workflow of
+    the slot's kind that the service's OU can see.
+
+    Rule 3 (every enabled inbound modality needs a workflow before the service may
+    be enabled) is not enforced (decision, docs/workflows.md): a kind without a
+    workflow runs the built-in "accept, then queue with the service's queue
+    settings", which is what every service did before workflows existed.
+    """
+    # Imported here: the workflow package validates with this module.
+    from switchboard.domain.workflow.lifecycle import check_assignment
+
     for key, workflow_id in service.workflows.items():
         path = f"workflows.{key}"
         needed = _WORKFLOW_KEYS.get(key)
@@ -777,6 +800,23 @@ def _check_workflows(ch: _Checker, service: Service, modalities: frozenset[Modal
             continue
         if not isinstance(workflow_id, str) or not workflow_id.strip():
             ch.add("required", path, f"{key} needs a workflow id; remove the key to unset it.")
+            continue
+        published = catalog.published_workflows.get(workflow_id)
+        found = check_assignment(key, workflow_id, published)
+        for issue in found:
+            ch.add(issue.code, issue.path, issue.message)
+        if (
+            not found
+            and published is not None
+            and not is_visible(published.ou_id, service.ou_id, catalog.ous)
+        ):
+            ch.add(
+                "reference_not_visible",
+                path,
+                f"{key} refers to workflow {published.name!r} in OU {published.ou_id!r}, "
+                f"which the service's OU {service.ou_id!r} cannot see; use a workflow of "
+                "the service's OU or one of its ancestors.",
+            )
     if (
         service.outbound_with_workflow_enabled
         and Modality.AUDIO in modalities

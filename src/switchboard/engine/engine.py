@@ -55,6 +55,8 @@ from switchboard.domain.enums import (
 from switchboard.domain.errors import DomainError, NotFound, Refused
 from switchboard.domain.task import PreferredUser, QueueSpec, Task
 from switchboard.domain.validation import Catalog, Issue, require_valid
+from switchboard.domain.workflow import lifecycle as workflow_lifecycle
+from switchboard.domain.workflow.references import references_from_catalog
 from switchboard.engine import selection
 from switchboard.engine.clock import Clock
 from switchboard.engine.events import Event
@@ -581,6 +583,9 @@ class Engine:
             raise DomainError(
                 f"A '{kind}' must be a {expected.__name__}.", code="invalid_type", type=kind
             )
+        if kind == "workflow":
+            self._upsert_workflow(entity, validate=validate)
+            return
         if validate:
             require_valid(self._validate(kind, entity))
         # The event owns a private copy: neither the caller nor later state changes may
@@ -592,11 +597,34 @@ class Engine:
         self._emit("config.upserted", {"type": kind, "entity": stored})
         self._settle()
 
-    def _validate(self, kind: str, entity: Any) -> list[Issue]:
+    def _upsert_workflow(self, workflow: cfg.Workflow, *, validate: bool) -> None:
+        """Save a workflow: the store numbers it and keeps it a draft (see `lifecycle`).
+
+        Without `validate` (known-good documents loaded in bulk) the workflow is
+        stored exactly as given, published or not.
+        """
+        if validate:
+            stored = self.state.workflows.get(workflow.id)
+            workflow = workflow_lifecycle.save_draft(workflow, stored)
+            require_valid(self._validate("workflow", workflow))
+        # Workflows are frozen: the event may share the object with nobody's harm.
+        self._emit("config.upserted", {"type": "workflow", "entity": workflow})
+        self._settle()
+
+    def publish_workflow(self, workflow_id: str) -> cfg.Workflow:
+        """Publish the workflow's draft as its next version (04 §1); every error refuses it."""
+        head = self.state.workflows.get(workflow_id)
+        if head is None:
+            raise NotFound(f"No workflow with id '{workflow_id}'.", code="workflow_not_found")
+        published = workflow_lifecycle.publish(head, references_from_catalog(self.catalog()))
+        self._emit("config.upserted", {"type": "workflow", "entity": published})
+        self._settle()
+        return published
+
+    def catalog(self) -> Catalog:
+        """The tenant's configuration as the domain validators see it."""
         st = self.state
-        if kind == "tenant":
-            return validation.validate_tenant_settings(entity.settings)
-        catalog = Catalog(
+        return Catalog(
             ous=st.ous,
             services=st.services,
             users=st.users,
@@ -609,7 +637,15 @@ class Engine:
             codes=st.codes,
             tags=st.tags,
             calendars=st.calendars,
+            workflows=st.workflows,
+            published_workflows=st.published_workflows,
         )
+
+    def _validate(self, kind: str, entity: Any) -> list[Issue]:
+        st = self.state
+        if kind == "tenant":
+            return validation.validate_tenant_settings(entity.settings)
+        catalog = self.catalog()
         check = _VALIDATORS[kind]
         previous = st.table(kind).get(entity.id)
         return check(entity, catalog, previous)
@@ -1189,6 +1225,7 @@ _VALIDATORS: dict[str, Callable[[Any, Catalog, Any], list[Issue]]] = {
     "code": validation.validate_code,
     "tag": validation.validate_tag,
     "calendar": validate_calendar,
+    "workflow": workflow_lifecycle.validate_save,
 }
 
 #: User-level reasons that end a ringing offer at once instead of letting it time out.

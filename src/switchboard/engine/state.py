@@ -40,6 +40,7 @@ from switchboard.domain.enums import (
 from switchboard.domain.live import Acw, RonaFlag, UserLive, UserSession
 from switchboard.domain.skills import effective_skills, qualifying_level
 from switchboard.domain.task import Offer, PreferredUser, QueueSpec, Task
+from switchboard.domain.workflow.kinds import WorkflowStatus
 from switchboard.engine.events import Event
 
 #: How long a user who missed a task (RONA or decline) is not offered it again (02 §7 R4).
@@ -63,6 +64,7 @@ CONFIG_TYPES: dict[str, type[Any]] = {
     "code": cfg.Code,
     "tag": cfg.Tag,
     "calendar": cfg.Calendar,
+    "workflow": cfg.Workflow,
 }
 
 
@@ -91,6 +93,12 @@ class TenantState:
     codes: dict[str, cfg.Code] = field(default_factory=dict)
     tags: dict[str, cfg.Tag] = field(default_factory=dict)
     calendars: dict[str, cfg.Calendar] = field(default_factory=dict)
+    #: workflow id -> its current document (a draft, or the latest published version)
+    workflows: dict[str, cfg.Workflow] = field(default_factory=dict)
+    #: workflow id -> its latest published version (what services may refer to)
+    published_workflows: dict[str, cfg.Workflow] = field(default_factory=dict)
+    #: (workflow id, version) -> every published version, for the sessions running it (RT1)
+    workflow_versions: dict[tuple[str, int], cfg.Workflow] = field(default_factory=dict)
 
     # live facts
     tasks: dict[str, Task] = field(default_factory=dict)
@@ -206,6 +214,12 @@ class TenantState:
                 f"service:{s.id}"
                 for s in self.services.values()
                 if entity_id in (s.primary_calendar_id, s.secondary_calendar_id)
+            ]
+        elif kind == "workflow":
+            found += [
+                f"service:{s.id}"
+                for s in self.services.values()
+                if entity_id in s.workflows.values()
             ]
         elif kind == "user":
             found += [f"task:{s.task_id}" for s in self.sessions.values() if s.user_id == entity_id]
@@ -354,6 +368,11 @@ class TenantState:
         table: dict[str, Any] = self.table(kind)
         previous = table.get(entity.id)
         table[entity.id] = entity
+        if kind == "workflow":
+            if entity.status is WorkflowStatus.PUBLISHED:
+                self.published_workflows[entity.id] = entity
+                self.workflow_versions[(entity.id, entity.version)] = entity
+            return  # nothing routing depends on changed
         if kind == "user":
             self._index_members(entity, previous)
             self.user_live(entity.id)
@@ -376,6 +395,12 @@ class TenantState:
         kind: str = e.data["type"]
         table: dict[str, Any] = self.table(kind)
         entity = table.pop(e.data["id"], None)
+        if kind == "workflow":
+            # Sessions running a version hold it themselves (RT1); nothing else may.
+            self.published_workflows.pop(e.data["id"], None)
+            for key in [k for k in self.workflow_versions if k[0] == e.data["id"]]:
+                del self.workflow_versions[key]
+            return
         if kind == "user" and entity is not None:
             for service_id in entity.memberships:
                 self.members.get(service_id, set()).discard(entity.id)
@@ -397,6 +422,7 @@ class TenantState:
             "code": self.codes,
             "tag": self.tags,
             "calendar": self.calendars,
+            "workflow": self.workflows,
         }
         return tables[kind]
 

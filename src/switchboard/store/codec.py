@@ -9,6 +9,9 @@ enums as their values and sets as sorted lists) and turned back by a pydantic v2
 `TypeAdapter` for its class, looked up by `data["type"]` in `CONFIG_TYPES`.
 Pydantic validates stdlib dataclasses directly, so the domain layer stays free of
 any serialization concern; the adapters are built once per class and cached.
+Workflows are the exception: their documents already have a JSON form of their
+own (04 §1, `Workflow.to_json` and `parse_workflow`), and node settings are
+free JSON that no static type describes, so that form is what is journaled.
 
 The guarantee is exact round trips: a decoded configuration entity is equal (==)
 to the original, and the data of every other event is identical (the same
@@ -34,6 +37,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter
 
+from switchboard.domain.workflow.parse import parse_workflow
 from switchboard.engine.events import Event
 from switchboard.engine.state import CONFIG_TYPES
 
@@ -111,7 +115,9 @@ def encode_event(event: Event) -> str:
     """The JSON text of `event.data` (name, time and seq are stored in their own columns)."""
     data = event.data
     if event.name == CONFIG_UPSERTED:
-        data = {**data, "entity": to_jsonable(data["entity"])}
+        entity = data["entity"]
+        jsonable = entity.to_json() if data["type"] == "workflow" else to_jsonable(entity)
+        data = {**data, "entity": jsonable}
     return _dumps(data)
 
 
@@ -123,5 +129,8 @@ def decode_event(name: str, at: float, seq: int, text: str) -> Event:
         cls = CONFIG_TYPES.get(kind)
         if cls is None:
             raise ValueError(f"journal event {seq}: unknown configuration type {kind!r}")
-        data["entity"] = _adapter(cls).validate_python(data["entity"])
+        if kind == "workflow":
+            data["entity"] = parse_workflow(data["entity"])
+        else:
+            data["entity"] = _adapter(cls).validate_python(data["entity"])
     return Event(name, at, data, seq)

@@ -16,6 +16,13 @@
   (warnings do not block).
 * A service slot accepts a workflow that has a published version of the
   slot's kind (01 §4.4 rule 2, 04 §1 `status`).
+* Saving (`save_draft`, `check_save`): the configuration store owns `version`
+  and `status`. A save always stores a draft: the first one is version 1,
+  editing a draft keeps its number, and editing a workflow whose current
+  document is published starts the next version (as `new_draft` does), so an
+  editor never has to call `new_draft` first. A save is refused only for what
+  identifies the entity (name, OU, the kind it was created with); problems in
+  the graph are kept in the draft and stop `publish` instead.
 
 Optimistic concurrency for concurrent edits of one draft is the store's
 business (a revision or ETag), since `version` here is not an edit counter.
@@ -26,14 +33,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 from switchboard.domain.errors import Refused
-from switchboard.domain.validation import Issue
+from switchboard.domain.validation import Catalog, Issue
 from switchboard.domain.workflow.document import Workflow
-from switchboard.domain.workflow.issues import WorkflowIssue, require_no_errors
+from switchboard.domain.workflow.issues import WorkflowIssue, errors, require_no_errors
 from switchboard.domain.workflow.kinds import WorkflowKind, WorkflowStatus
-from switchboard.domain.workflow.references import References
+from switchboard.domain.workflow.references import References, references_from_catalog
 from switchboard.domain.workflow.validate import validate_workflow
 
-__all__ = ["check_assignment", "check_update", "new_draft", "publish"]
+__all__ = [
+    "ENTITY_PATHS",
+    "check_assignment",
+    "check_save",
+    "check_update",
+    "new_draft",
+    "publish",
+    "save_draft",
+    "validate_save",
+]
+
+#: Issue paths about the entity itself rather than its graph: these block a save.
+ENTITY_PATHS: frozenset[str] = frozenset({"id", "name", "ou_id", "version", "direction"})
 
 
 def publish(draft: Workflow, refs: References | None = None) -> Workflow:
@@ -136,3 +155,50 @@ def check_assignment(slot: str, workflow_id: str, published: Workflow | None) ->
             )
         ]
     return []
+
+
+def save_draft(edited: Workflow, stored: Workflow | None) -> Workflow:
+    """What a save stores: `edited` as a draft, numbered by the store's rules.
+
+    `stored` is the current document of the same id (None for a new workflow).
+    A draft keeps its version; a published current document makes this the
+    next version; a new workflow starts at 1. Whatever `version` and `status`
+    `edited` carries is ignored: they are the store's.
+    """
+    if stored is None:
+        version = 1
+    elif stored.status is WorkflowStatus.PUBLISHED:
+        version = stored.version + 1
+    else:
+        version = stored.version
+    return replace(edited, version=version, status=WorkflowStatus.DRAFT)
+
+
+def check_save(
+    draft: Workflow, stored: Workflow | None, refs: References | None = None
+) -> list[WorkflowIssue]:
+    """Why `draft` (from `save_draft`) may not be stored; empty when it may.
+
+    The kind is fixed once created (services address workflows by kind), and
+    the entity fields must be sound; graph problems are allowed in a draft.
+    """
+    issues: list[WorkflowIssue] = []
+    if stored is not None:
+        for name in ("modality", "direction"):
+            old, now = getattr(stored, name), getattr(draft, name)
+            if old != now:
+                issues.append(
+                    WorkflowIssue(
+                        "immutable_field",
+                        name,
+                        f"{name} cannot be changed after creation; it is {old.value}. "
+                        "Create a new workflow for another kind of task.",
+                    )
+                )
+    issues += [i for i in errors(validate_workflow(draft, refs)) if i.path in ENTITY_PATHS]
+    return issues
+
+
+def validate_save(draft: Workflow, catalog: Catalog, stored: Workflow | None) -> list[Issue]:
+    """`check_save` against a tenant's configuration (the engine's validator hook)."""
+    return list(check_save(draft, stored, references_from_catalog(catalog)))

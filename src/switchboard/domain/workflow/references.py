@@ -95,9 +95,9 @@ def references_from_catalog(
 ) -> References:
     """Build the snapshot from the configuration catalog of `validation`.
 
-    Audio resources and workflows are not part of that catalog (yet), so the
-    caller passes them as id to OU (or id to name) maps; `calendars` adds to
-    (or overrides) the catalog's calendars.
+    Audio resources are not part of that catalog (yet), so the caller passes
+    them as id to OU map; `calendars` and `workflow_names` add to (or
+    override) the catalog's calendars and workflows.
     """
     return References(
         ous={ou.id: ou.parent_id for ou in catalog.ous.values()},
@@ -113,5 +113,8 @@ def references_from_catalog(
         },
         users={u.id: u.ou_id for u in catalog.users.values()},
         audio_resources=dict(audio_resources or {}),
-        workflow_names=dict(workflow_names or {}),
+        workflow_names={
+            **{w.id: w.name for w in catalog.workflows.values()},
+            **(workflow_names or {}),
+        },
     )
