@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from switchboard import __version__
 from switchboard.api import problems
+from switchboard.api.limits import InputLimits
 from switchboard.api.observability import RequestContext
 from switchboard.api.routes import (
     api_keys,
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     )
     app.state.tenancy = tenancy
     problems.install(app)
+    app.add_middleware(InputLimits)  # inside RequestContext: refusals get an id and a log line
     app.add_middleware(RequestContext)
     app.include_router(system.router)
     app.include_router(auth.router)

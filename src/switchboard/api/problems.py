@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -79,21 +80,33 @@ class Problem(BaseModel):
 RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": title}
     for status, title in {
-        400: "Malformed request (e.g. a body that is not UTF-8)",
+        400: "Malformed request (e.g. a body that is not UTF-8 or not JSON)",
         401: "Authentication required",
         403: "Not permitted",
         404: "Not found",
         409: "Conflict with the current state",
         412: "Precondition failed",
+        414: "URL too long",
         422: "Invalid input",
         429: "Too many requests",
+        431: "Request headers too large",
         503: "Temporarily unavailable",
     }.items()
 }
 
+#: Answers only an operation with a JSON request body gives; `install` adds them to those.
+BODY_RESPONSES: dict[int, str] = {
+    413: "Request body too large",
+    415: "Body is not JSON (Content-Type)",
+}
 
-class ApiProblem(Exception):
-    """A refusal decided by the HTTP layer itself (auth, preconditions, paging)."""
+
+class ApiProblem(StarletteHTTPException):
+    """A refusal decided by the HTTP layer itself (auth, preconditions, paging, input limits).
+
+    An HTTP exception so that FastAPI passes it on when it is raised while the body
+    is read or parsed (`api.json_body`, `api.limits`) instead of answering a generic 400.
+    """
 
     def __init__(
         self,
@@ -105,7 +118,7 @@ class ApiProblem(Exception):
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(status, detail, headers)
         self.extra = extra
         self.status = status
         self.code = code
@@ -128,7 +141,7 @@ def problem(
     detail: str,
     *,
     errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -154,9 +167,13 @@ _TITLES = {
     405: "Method not allowed",
     409: "Conflict with the current state",
     412: "Precondition failed",
+    413: "Content too large",
+    414: "URL too long",
+    415: "Unsupported media type",
     422: "Invalid input",
     428: "Precondition required",
     429: "Too many requests",
+    431: "Request headers too large",
     500: "Internal error",
     503: "Temporarily unavailable",
 }
@@ -274,7 +291,8 @@ def install(app: FastAPI) -> None:
 
 
 def _document_problems(app: FastAPI) -> None:
-    """Declare error bodies as `application/problem+json`, the media type they are sent with.
+    """Declare error bodies as `application/problem+json`, the media type they are sent with,
+    and the refusals of a request body (`BODY_RESPONSES`) on the operations that take one.
 
     FastAPI files an additional response's model under the route's own media type
     (`application/json`); the generated document is corrected once, when first built.
@@ -285,8 +303,14 @@ def _document_problems(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         document = build()
+        body_problem = {PROBLEM: {"schema": {"$ref": f"#/components/schemas/{Problem.__name__}"}}}
         for path_item in document.get("paths", {}).values():
             for operation in path_item.values():
+                if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                    for status, title in BODY_RESPONSES.items():
+                        operation["responses"].setdefault(
+                            str(status), {"description": title, "content": body_problem}
+                        )
                 for response in operation.get("responses", {}).values():
                     content = response.get("content", {})
                     body = content.get("application/json", {}).get("schema", {})

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
+from switchboard.api.json_body import JsonRoute
 from switchboard.api.keys import issue_api_key
 from switchboard.api.permissions import READ, WRITE, Actor, require
 from switchboard.api.problems import RESPONSES, ApiProblem
@@ -24,7 +25,7 @@ from switchboard.domain.access import Capability, Target
 from switchboard.engine.engine import Engine
 from switchboard.store.repositories import ApiKey, ApiKeyRepository
 
-router = APIRouter(prefix="/api/v1", responses=RESPONSES, tags=["API keys"])
+router = APIRouter(prefix="/api/v1", responses=RESPONSES, tags=["API keys"], route_class=JsonRoute)
 
 
 class ApiKeyIn(Input):

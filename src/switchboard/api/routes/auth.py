@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
 from switchboard.api import sessions
+from switchboard.api.json_body import JsonRoute
 from switchboard.api.permissions import WRITE, Actor, require, signed_in, user_target
 from switchboard.api.principal import CHALLENGE, Principal
 from switchboard.api.problems import RESPONSES, ApiProblem
@@ -46,7 +47,7 @@ from switchboard.store.repositories import (
     WebSessionRepository,
 )
 
-router = APIRouter(prefix="/api/v1", responses=RESPONSES, tags=["Sign-in"])
+router = APIRouter(prefix="/api/v1", responses=RESPONSES, tags=["Sign-in"], route_class=JsonRoute)
 FAILURE_WINDOW = timedelta(minutes=15)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
+from switchboard.api.json_body import JsonRoute
 from switchboard.api.permissions import (
     READ,
     WRITE,
@@ -30,7 +31,7 @@ from switchboard.domain.access import Capability, Target
 from switchboard.domain.roles import RoleAssignment, ScopeType
 from switchboard.engine.engine import Engine
 
-router = APIRouter(prefix="/api/v1", responses=RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=RESPONSES, route_class=JsonRoute)
 
 
 def _etag(version: int) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
+from switchboard.api.json_body import JsonRoute
 from switchboard.api.permissions import READ, WRITE, Actor, require, task_target, user_target
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input
@@ -27,7 +28,7 @@ from switchboard.domain.task import PreferredUser, Task
 from switchboard.engine.engine import Engine
 from switchboard.engine.explain import explain
 
-router = APIRouter(prefix="/api/v1", responses=RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=RESPONSES, route_class=JsonRoute)
 _REJECTIONS = {
     "service_disabled": "The service is disabled and takes no new tasks.",
     "modality_not_enabled": "The service does not take this kind of task.",

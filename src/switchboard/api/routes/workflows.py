@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from switchboard.api.json_body import JsonRoute
 from switchboard.api.permissions import READ, WRITE, Actor, config_target, require
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input
@@ -42,7 +43,7 @@ from switchboard.domain.workflow.issues import WorkflowIssue
 from switchboard.domain.workflow.templates import LanguageChoice
 from switchboard.engine.engine import Engine
 
-router = APIRouter(prefix="/api/v1", responses=RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=RESPONSES, route_class=JsonRoute)
 TAGS: list[str | Any] = ["Workflows"]
 
 #: Templates by URL key: the function's name, since display names hold slashes.
