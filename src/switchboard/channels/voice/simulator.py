@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from xml.sax.saxutils import unescape
 
@@ -270,26 +270,41 @@ class VoiceSimulator:
     def phone(self, user_id: str) -> Phone:
         return self.phones.get(user_id, Phone())
 
+    def find_leg(self, user_id: str, call_id: str | None = None, *, ringing: bool) -> Leg:
+        """The user's one leg that rings (or is answered), on `call_id` if given."""
+        state = "ringing" if ringing else "answered"
+        legs = [
+            leg
+            for leg in self._legs.values()
+            if leg.user_id == user_id
+            and leg.state == state
+            and (call_id is None or leg.call_id == call_id)
+        ]
+        if not legs:
+            where = f" call '{call_id}'" if call_id else " any call"
+            doing = "ringing for" if ringing else "talking on"
+            raise SimulatorError(f"{user_id}'s phone is not {doing}{where}.", code="no_such_leg")
+        if len(legs) > 1:
+            ids = ", ".join(sorted(leg.call_id for leg in legs))
+            raise SimulatorError(
+                f"{user_id}'s phone is {state} on several calls ({ids}); name the call_id.",
+                code="ambiguous",
+            )
+        return legs[0]
+
     def user_answer(self, user_id: str, call_id: str | None = None) -> Leg:
-        leg = self._ringing_leg(user_id, call_id)
+        leg = self.find_leg(user_id, call_id, ringing=True)
         self._leg_answered(leg)
         return leg
 
     def user_decline(self, user_id: str, call_id: str | None = None) -> Leg:
-        leg = self._ringing_leg(user_id, call_id)
+        leg = self.find_leg(user_id, call_id, ringing=True)
         self._end_leg(leg, v.CallEndReason.DECLINED, "declined", f"{user_id} declines.")
         return leg
 
     def user_hang_up(self, user_id: str, call_id: str | None = None) -> Leg:
         """The user leaves the call they are talking on (the call itself goes on)."""
-        legs = [
-            leg
-            for leg in self._legs.values()
-            if leg.user_id == user_id
-            and leg.state == "answered"
-            and (call_id is None or leg.call_id == call_id)
-        ]
-        leg = _only(legs, user_id, "talking on", call_id)
+        leg = self.find_leg(user_id, call_id, ringing=False)
         self._end_leg(leg, v.CallEndReason.HUNG_UP, "user_hung_up", f"{user_id} hangs up.")
         return leg
 
@@ -890,32 +905,6 @@ class VoiceSimulator:
 
     def _media_call(self, call_id: str) -> Call:
         return self._established(call_id)
-
-    def _ringing_leg(self, user_id: str, call_id: str | None) -> Leg:
-        legs = [
-            leg
-            for leg in self._legs.values()
-            if leg.user_id == user_id
-            and leg.state == "ringing"
-            and (call_id is None or leg.call_id == call_id)
-        ]
-        return _only(legs, user_id, "ringing for", call_id)
-
-
-def _only(legs: Iterable[Leg], user_id: str, doing: str, call_id: str | None) -> Leg:
-    found = list(legs)
-    if not found:
-        where = f" call '{call_id}'" if call_id else " any call"
-        raise SimulatorError(
-            f"{user_id}'s phone is not {doing}{where}.", code="no_such_leg", status=404
-        )
-    if len(found) > 1:
-        ids = ", ".join(sorted(leg.call_id for leg in found))
-        raise SimulatorError(
-            f"{user_id}'s phone is {doing} several calls ({ids}); name the call_id.",
-            code="ambiguous",
-        )
-    return found[0]
 
 
 def _ended_reason(call: Call) -> v.CallEndReason:

@@ -1,0 +1,36 @@
+"""What the engine's journal says to a voice provider, and how provider events go back.
+
+Shared by the live dispatcher (`dispatch`) and its virtual-time twin
+(`virtual_time`): the engine journals every command it decides as a
+`voice.command` event; whoever drives a provider reads them back from committed
+batches only, and hands provider events to the engine through `Feed`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from switchboard.domain.voice import VoiceCommand, VoiceEvent, VoiceFormatError, from_json
+from switchboard.engine.engine import Engine
+from switchboard.engine.events import Event
+
+log = logging.getLogger(__name__)
+
+#: The outbox event the engine journals for every command it decides.
+VOICE_COMMAND = "voice.command"
+
+#: How an engine takes a provider event (the engine's voice input command).
+Feed = Callable[[Engine, VoiceEvent], Any]
+
+
+def voice_commands(batch: Sequence[Event]) -> Iterator[VoiceCommand]:
+    """The commands in a committed batch, in journal order (malformed ones are logged)."""
+    for event in batch:
+        if event.name != VOICE_COMMAND:
+            continue
+        try:
+            yield from_json(event.data.get("command"), VoiceCommand)
+        except VoiceFormatError as error:
+            log.error("voice.command at seq %d cannot be read: %s", event.seq, error)
