@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from api_harness import Service, service
-from test_route_audit import _api_routes
+from test_route_audit import _api_routes, _socket_routes
 
 __all__ = ["service"]
 
@@ -506,6 +506,8 @@ ELSEWHERE = {
     ("PUT", "/api/v1/auth/password"): "own password; test_sign_in.py",
     ("POST", "/api/v1/auth/sign-in"): "public",
     ("GET", "/api/v1/events/stream"): "row 18 read, filtered per event; test_event_stream*.py",
+    ("WEBSOCKET", "/api/v1/events/ws"): "row 18 read, filtered per event; "
+    "test_event_stream_scope.py, test_event_socket.py",
 }
 
 
@@ -521,6 +523,9 @@ def _plan() -> list[tuple[str, str, str, str, Builder]]:
             entry = LIVE.get(key) or _config_route(method, route.path)
             assert entry is not None, f"{method} {route.path} is not in the RBAC matrix test"
             plan.append((method, route.path, *entry))
+    for socket_route in _socket_routes():
+        key = ("WEBSOCKET", socket_route.path)
+        assert key in ELSEWHERE, f"WebSocket {socket_route.path} is not in the RBAC matrix test"
     return plan
 
 
@@ -586,5 +591,6 @@ def test_outside_their_scope_only_the_tenant_admin_gets_in(world: World) -> None
 
 def test_the_route_map_is_complete() -> None:
     known = {(m, r.path) for r in _api_routes() for m in (r.methods or ())}
+    known |= {("WEBSOCKET", r.path) for r in _socket_routes()}
     stale = [key for key in (*LIVE, *ELSEWHERE) if key not in known]
     assert stale == [], f"the matrix names routes that no longer exist: {stale}"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from api_harness import Service, service
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from switchboard.api.app import create_app
 from switchboard.api.tenancy import Settings, Tenancy
@@ -30,14 +30,21 @@ PUBLIC = {
 }
 
 
-def _flatten(routes: list[Any]) -> list[APIRoute]:
-    """APIRoutes, also those inside included routers (FastAPI keeps them nested)."""
-    found: list[APIRoute] = []
+#: WebSocket routes, and where their permission and tenant isolation are tested.
+SOCKETS = {
+    "/api/v1/events/ws": "row 18 read, filtered per event, tenant-bound; "
+    "test_event_socket.py, test_event_stream_scope.py",
+}
+
+
+def _flatten(routes: list[Any], kind: type[Any] = APIRoute) -> list[Any]:
+    """Routes of `kind`, also those inside included routers (FastAPI keeps them nested)."""
+    found: list[Any] = []
     for route in routes:
-        if isinstance(route, APIRoute):
+        if isinstance(route, kind):
             found.append(route)
         elif hasattr(route, "original_router"):
-            found += _flatten(list(route.original_router.routes))
+            found += _flatten(list(route.original_router.routes), kind)
     return found
 
 
@@ -46,7 +53,12 @@ def _api_routes() -> list[APIRoute]:
     return _flatten(list(app.routes))
 
 
-def _guard_scopes(route: APIRoute) -> list[Any]:
+def _socket_routes() -> list[APIWebSocketRoute]:
+    app = create_app(tenancy=Tenancy(Settings(db_url="sqlite://")))
+    return _flatten(list(app.routes), APIWebSocketRoute)
+
+
+def _guard_scopes(route: APIRoute | APIWebSocketRoute) -> list[Any]:
     return [
         getattr(dep.call, "required_permission", None)
         for dep in route.dependant.dependencies
@@ -62,6 +74,16 @@ def test_every_route_declares_its_permission(route: APIRoute) -> None:
         return
     assert route.path.startswith("/api/v1/"), f"unexpected public route {route.path}"
     assert len(_guard_scopes(route)) == 1, f"{route.path} has no `require(...)` guard"
+
+
+@pytest.mark.parametrize("route", _socket_routes(), ids=lambda r: f"WEBSOCKET {r.path}")
+def test_every_socket_route_declares_its_permission_and_is_tested(
+    route: APIWebSocketRoute,
+) -> None:
+    assert route.path.startswith("/api/v1/"), f"unexpected public socket {route.path}"
+    assert len(_guard_scopes(route)) == 1, f"{route.path} has no `require_socket(...)` guard"
+    # The isolation test below speaks HTTP; a socket's is where SOCKETS points.
+    assert route.path in SOCKETS, f"WebSocket {route.path} has no tests registered in SOCKETS"
 
 
 def _seed_tenant_a(svc: Service) -> dict[str, str]:

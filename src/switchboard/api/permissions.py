@@ -21,11 +21,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Request, WebSocket
 
 from switchboard.api.auth import Principal, authenticate
+from switchboard.api.connections import check_origin, fresh_request
 from switchboard.api.problems import ApiProblem
 from switchboard.domain.access import Access, Capability, Decision, Mode, Target, World
+from switchboard.domain.config import Service
 from switchboard.domain.task import Task
 from switchboard.engine.engine import Engine
 from switchboard.engine.state import TenantState
@@ -115,19 +117,38 @@ def require(capability: Capability, mode: Mode) -> Callable[[Request], Awaitable
     """The dependency a route declares: authenticate, then act with this permission."""
 
     async def guard(request: Request) -> Actor:
-        principal = await authenticate(request)
-        if principal.kind == "api_key":
-            # Cheap and state-free: refuse a key lacking the scope before queueing work.
-            _raise(
-                Access.for_api_key(
-                    principal.scopes, principal.ou_id, principal.service_ids
-                ).may_at_all(capability, mode)
-            )
-        host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
-        return Actor(principal, capability, mode, host)
+        return _actor(request, await authenticate(request), capability, mode)
 
     guard.required_permission = (capability, mode)  # type: ignore[attr-defined]  # route audit
     return guard
+
+
+def require_socket(capability: Capability, mode: Mode) -> Callable[[WebSocket], Awaitable[Actor]]:
+    """`require` for a WebSocket route: the same credentials and checks, read from the
+    handshake, plus the origin check a cookie-authenticated socket needs
+    (`switchboard.api.connections`). A refusal is answered as an HTTP problem document
+    instead of accepting the socket."""
+
+    async def guard(websocket: WebSocket) -> Actor:
+        request = fresh_request(websocket)
+        principal = await authenticate(request)
+        check_origin(request, principal)
+        return _actor(request, principal, capability, mode)
+
+    guard.required_permission = (capability, mode)  # type: ignore[attr-defined]  # route audit
+    return guard
+
+
+def _actor(request: Request, principal: Principal, capability: Capability, mode: Mode) -> Actor:
+    if principal.kind == "api_key":
+        # Cheap and state-free: refuse a key lacking the scope before queueing work.
+        _raise(
+            Access.for_api_key(principal.scopes, principal.ou_id, principal.service_ids).may_at_all(
+                capability, mode
+            )
+        )
+    host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
+    return Actor(principal, capability, mode, host)
 
 
 def signed_in() -> Callable[[Request], Awaitable[Principal]]:
@@ -193,9 +214,13 @@ def user_target(user: Any, service_id: str | None = None) -> Target:
 
 
 def task_target(task: Task, state: TenantState, user_id: str | None = None) -> Target:
-    service = state.services.get(task.service_id)
+    return service_target(task.service_id, state.services.get(task.service_id), user_id)
+
+
+def service_target(service_id: str, service: Service | None, user_id: str | None = None) -> Target:
+    """Where the work of a service lies: its tasks, live views of it (row 18)."""
     return Target(
         ou_id=service.ou_id if service is not None else None,
-        service_ids=frozenset({task.service_id}),
+        service_ids=frozenset({service_id}),
         user_id=user_id,
     )

@@ -49,6 +49,8 @@ SKIP_WINDOW_S = 10.0
 ROOT_OU_ID = "root"
 #: How many recently ended tasks stay in memory for `explain` and late commands.
 ENDED_TASKS_KEPT = 10_000
+#: How many removed configuration entities are remembered (see `TenantState.removed`).
+REMOVED_KEPT = 10_000
 
 CONFIG_TYPES: dict[str, type[Any]] = {
     "tenant": cfg.Tenant,
@@ -103,6 +105,10 @@ class TenantState:
     # live facts
     tasks: dict[str, Task] = field(default_factory=dict)
     ended: OrderedDict[str, Task] = field(default_factory=OrderedDict)
+    #: (kind, id) -> the entity as it was when removed, the `REMOVED_KEPT` most recent:
+    #: a `config.removed` event names only the id, and whoever reads it after the fact
+    #: (the live event stream deciding who may see it) needs to know where it lay.
+    removed: OrderedDict[tuple[str, str], Any] = field(default_factory=OrderedDict)
     live: dict[str, UserLive] = field(default_factory=dict)
     sessions: dict[str, UserSession] = field(default_factory=dict)
     task_sessions: dict[str, set[str]] = field(default_factory=dict)
@@ -395,6 +401,11 @@ class TenantState:
         kind: str = e.data["type"]
         table: dict[str, Any] = self.table(kind)
         entity = table.pop(e.data["id"], None)
+        if entity is not None:
+            self.removed[(kind, entity.id)] = entity
+            self.removed.move_to_end((kind, entity.id))
+            while len(self.removed) > REMOVED_KEPT:
+                self.removed.popitem(last=False)
         if kind == "workflow":
             # Sessions running a version hold it themselves (RT1); nothing else may.
             self.published_workflows.pop(e.data["id"], None)

@@ -1,38 +1,67 @@
-"""The live event stream of a tenant (Server-Sent Events), resumable by cursor.
+"""The live event stream of a tenant over Server-Sent Events and WebSocket.
 
-A client reads `GET /api/v1/events/stream`; each event's SSE `id` is its journal
-sequence. Reconnecting with `Last-Event-ID` (or `?cursor=N`) replays everything
-after N from the journal, then continues live — with no gap, because the
-stream subscribes to live batches *before* reading the journal and skips what
-it has already sent. A client too slow to keep up is told so and disconnected;
-it resumes from its cursor. Events are only ever those of the principal's tenant.
+Both transports render one `EventFeed` (`switchboard.api.event_feed`): replay
+from a cursor, then live, filtered to what the principal may see
+(`switchboard.api.event_visibility`), with the same overflow and end rules. The
+envelope of an event is the same on both (02 §12.1); the cursor is the event's
+journal sequence. Events are only ever those of the principal's tenant.
+
+* SSE, `GET /api/v1/events/stream`: each event's SSE `id` is its cursor; resume
+  with `Last-Event-ID` or `?cursor=N`.
+* WebSocket, `/api/v1/events/ws?cursor=N`: one JSON text frame per message,
+  `type` saying which (`ready`, `event`, `keepalive`, `closing`), each with the
+  `cursor` to resume from; the close code says why the server closed
+  (`close_code`). Refusals before the socket opens are HTTP problem documents.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator, Iterator, Sequence
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request
+import structlog
+from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
 
-from switchboard.api.permissions import READ, Actor, require
-from switchboard.api.problems import RESPONSES
+from switchboard.api.auth import authenticate
+from switchboard.api.connections import fresh_request
+from switchboard.api.event_feed import (
+    OVERFLOW,
+    STOPPING,
+    Delivered,
+    Ended,
+    EventFeed,
+    Item,
+    Opened,
+    Quiet,
+)
+from switchboard.api.permissions import READ, Actor, require, require_socket
+from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.domain.access import Capability
 from switchboard.engine.events import Event
-from switchboard.runtime.host import TenantHost
 from switchboard.store.codec import encode_event
 
 router = APIRouter(prefix="/api/v1", tags=["Events"], responses=RESPONSES)
+log = structlog.get_logger("switchboard.stream")
 
-BUFFER_BATCHES = 2_000
-KEEPALIVE_S = 15.0
-POLL_S = 1.0
-REPLAY_CHUNK = 500
+#: Why the server closed a socket. 4000 + an HTTP status: the credential or the
+#: access behind the stream is gone (4401 signed out, key revoked, user disabled).
+CLOSE_OVERFLOW = 4000
+CLOSE_GOING_AWAY = 1001
+
+
+def close_code(ended: Ended) -> int:
+    if ended.reason == OVERFLOW:
+        return CLOSE_OVERFLOW
+    if ended.reason == STOPPING:
+        return CLOSE_GOING_AWAY
+    return 4000 + ended.status if 400 <= ended.status < 600 else 1011
 
 
 def event_json(tenant_id: str, event: Event) -> str:
@@ -55,16 +84,15 @@ def sse(tenant_id: str, event: Event) -> str:
     return f"id: {event.seq}\nevent: {event.name}\ndata: {event_json(tenant_id, event)}\n\n"
 
 
-def _take(events: Iterator[Event], count: int) -> list[Event]:
-    return list(itertools.islice(events, count))
-
-
 def _start(cursor: int | None, last_event_id: str | None) -> int | None:
     if cursor is not None:
         return cursor
     if last_event_id is not None and last_event_id.strip().isdigit():
         return int(last_event_id.strip())
     return None
+
+
+# ---------------------------------------------------------------------- SSE
 
 
 @router.get("/events/stream", response_class=StreamingResponse)
@@ -74,63 +102,164 @@ async def event_stream(
     last_event_id: str | None = Header(None),
     actor: Actor = Depends(require(Capability.LIVE_VIEW, READ)),
 ) -> StreamingResponse:
-    """Every committed event of your tenant, from `cursor` (or from now) on."""
-    host: TenantHost = actor.host
+    """The committed events of your tenant that you may see, from `cursor` (or now) on."""
+    feed = EventFeed(
+        actor, _start(cursor, last_event_id), lambda: authenticate(fresh_request(request))
+    )
+    await feed.open()
     tenant_id = actor.principal.tenant_id
-    queue: asyncio.Queue[Sequence[Event]] = asyncio.Queue(maxsize=BUFFER_BATCHES)
-    overflowed = False
-
-    def listener(batch: Sequence[Event]) -> None:
-        nonlocal overflowed
-        if overflowed or queue.full():
-            overflowed = True  # stop buffering; the client resumes from its cursor
-        else:
-            queue.put_nowait(batch)
-
-    host.subscribe(listener)
-    start = _start(cursor, last_event_id)
-    try:
-        now_at = await actor.run(lambda e: e.state.seq)  # also the permission check
-        position = start if start is not None else now_at
-    except BaseException:
-        host.unsubscribe(listener)  # refused (e.g. recovering): no stream, no listener
-        raise
 
     async def body() -> AsyncIterator[str]:
-        last = position
+        sent = feed.position
         try:
-            yield f": switchboard event stream, after sequence {last}\n\n"
-            if start is not None:
-                # Chunk by chunk, each read off the event loop: memory stays flat however
-                # far back the cursor points.
-                pending = iter(host.read_journal(start))
-                while chunk := await asyncio.to_thread(_take, pending, REPLAY_CHUNK):
-                    for event in chunk:
-                        yield sse(tenant_id, event)
-                        last = event.seq
-            quiet = 0.0
-            # `serving`, not `ready`: the stream outlives a recovery from a journal failure
-            # (the listener belongs to the host, which keeps it across the rebuilt engine).
-            while host.serving and not await request.is_disconnected():
-                if overflowed and queue.empty():
-                    yield f'event: stream.overflow\ndata: {{"resume_after": {last}}}\n\n'
-                    return
-                try:
-                    # Wake every second to notice a gone client or a stopping node promptly.
-                    batch = await asyncio.wait_for(queue.get(), POLL_S)
-                except TimeoutError:
-                    quiet += POLL_S
-                    if quiet >= KEEPALIVE_S:
-                        quiet = 0.0
-                        yield ": keep-alive\n\n"
-                    continue
-                quiet = 0.0
-                for event in batch:
-                    if event.seq > last:
-                        yield sse(tenant_id, event)
-                        last = event.seq
+            async with contextlib.aclosing(feed.items(request.is_disconnected)) as items:
+                async for item in items:
+                    if isinstance(item, Delivered):
+                        sent = item.event.seq
+                        yield sse(tenant_id, item.event)
+                    elif isinstance(item, Quiet):
+                        # An `id` alone moves the client's Last-Event-ID past events it
+                        # may not see, without dispatching anything.
+                        if item.cursor > sent:
+                            sent = item.cursor
+                            yield f"id: {sent}\n: keep-alive\n\n"
+                        else:
+                            yield ": keep-alive\n\n"
+                    elif isinstance(item, Opened):
+                        # The `id` makes a client that leaves before any event resume here.
+                        yield (
+                            f"id: {item.cursor}\n"
+                            f": switchboard event stream, after sequence {item.cursor}\n\n"
+                        )
+                    else:
+                        yield _sse_end(item)
         finally:
-            host.unsubscribe(listener)
+            feed.close()
 
     headers: dict[str, Any] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+    return _FeedResponse(feed, body(), media_type="text/event-stream", headers=headers)
+
+
+class _FeedResponse(StreamingResponse):
+    """Closes the feed however the response ends, also when the body never started
+    (a client gone before the first byte): no listener outlives its stream."""
+
+    def __init__(self, feed: EventFeed, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._feed = feed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._feed.close()
+
+
+def _sse_end(ended: Ended) -> str:
+    if ended.reason == OVERFLOW:
+        data = orjson.dumps({"resume_after": ended.cursor, "detail": ended.detail}).decode()
+        return f"event: stream.overflow\ndata: {data}\n\n"
+    data = orjson.dumps(
+        {"reason": ended.reason, "detail": ended.detail, "resume_after": ended.cursor}
+    ).decode()
+    return f"event: stream.closed\ndata: {data}\n\n"
+
+
+# ---------------------------------------------------------------------- WebSocket
+
+
+def _socket_cursor(websocket: WebSocket) -> int | None:
+    raw = websocket.query_params.get("cursor")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        message = f"cursor must be a whole number ≥ 0 (a sequence you received); got {raw[:40]!r}."
+        raise ApiProblem(
+            422,
+            "validation_failed",
+            message,
+            errors=[{"code": "invalid_type", "path": "cursor", "message": message}],
+        )
+    return int(raw)
+
+
+def socket_message(tenant_id: str, item: Item) -> str:
+    """One WebSocket text frame: an event's envelope plus its cursor, or a control message."""
+    if isinstance(item, Delivered):
+        event = item.event
+        return f'{{"type":"event","cursor":{event.seq},{event_json(tenant_id, event)[1:]}'
+    if isinstance(item, Opened):
+        return orjson.dumps({"type": "ready", "cursor": item.cursor}).decode()
+    if isinstance(item, Quiet):
+        return orjson.dumps({"type": "keepalive", "cursor": item.cursor}).decode()
+    return orjson.dumps(
+        {
+            "type": "closing",
+            "reason": item.reason,
+            "detail": item.detail,
+            "cursor": item.cursor,
+            "close_code": close_code(item),
+        }
+    ).decode()
+
+
+@router.websocket("/events/ws")
+async def event_socket(
+    websocket: WebSocket,
+    actor: Actor = Depends(require_socket(Capability.LIVE_VIEW, READ)),
+) -> None:
+    """The SSE stream's events as WebSocket messages (see the module docstring)."""
+    feed = EventFeed(
+        actor, _socket_cursor(websocket), lambda: authenticate(fresh_request(websocket))
+    )
+    await feed.open()  # a refusal here is answered as an HTTP problem, like a request
+    try:
+        await websocket.accept()
+        ended = await _serve(websocket, feed, actor.principal.tenant_id)
+    finally:
+        feed.close()
+    log.info(
+        "event socket closed",
+        tenant_id=actor.principal.tenant_id,
+        principal=f"{actor.principal.kind}:{actor.principal.id}",
+        reason=ended.reason if ended is not None else "client_closed",
+    )
+
+
+async def _serve(websocket: WebSocket, feed: EventFeed, tenant_id: str) -> Ended | None:
+    """Send the feed until it ends or the client leaves; the client's messages are ignored."""
+    client_left = asyncio.Event()
+
+    async def gone() -> bool:
+        return client_left.is_set()
+
+    async def receive() -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+        client_left.set()
+
+    async def send() -> Ended | None:
+        async with contextlib.aclosing(feed.items(gone)) as items:
+            async for item in items:
+                await websocket.send_text(socket_message(tenant_id, item))
+                if isinstance(item, Ended):
+                    await websocket.close(close_code(item), item.reason[:120])
+                    return item
+        return None
+
+    receiving = asyncio.create_task(receive())
+    sending = asyncio.create_task(send())
+    try:
+        await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (receiving, sending):
+            task.cancel()
+        results = await asyncio.gather(receiving, sending, return_exceptions=True)
+    outcome = results[1]
+    if isinstance(outcome, Ended):
+        return outcome
+    if isinstance(outcome, BaseException) and not isinstance(
+        outcome, asyncio.CancelledError | WebSocketDisconnect | OSError
+    ):
+        raise outcome
+    return None
