@@ -377,7 +377,8 @@ def test_as_dict_shape() -> None:
     engine.accept("u1", first.id)
     task = engine.create_task(service_id=TB)
     data = explain(engine, task.id).as_dict()
-    assert set(data) == {"task_id", "verdict", "message", "checks", "counts", "users"}
+    assert set(data) == {"task_id", "verdict", "message", "checks", "counts", "users", "workflow"}
+    assert data["workflow"] is None  # the built-in workflow has no run to show
     assert data["task_id"] == task.id
     assert data["verdict"] == "no_member_selectable"
     assert isinstance(data["message"], str) and data["message"]
@@ -400,6 +401,7 @@ def test_as_dict_shape() -> None:
 def test_every_verdict_has_a_message() -> None:
     expected = {
         "terminated",
+        "in_workflow",
         "not_in_queue",
         "pickup_mode",
         "offer_outstanding",

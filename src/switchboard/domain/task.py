@@ -89,6 +89,18 @@ class Task:
     connected_user_id: str | None = None
     last_connected_user_id: str | None = None
     queued_once: bool = False
+    #: Whether the task is counted among its service's waiting tasks (queue size, X2).
+    counted_waiting: bool = False
+    #: The provider call of an audio task (None for tasks created without one).
+    call_id: str | None = None
+    #: Why the task last left a queue without a user (`check_task`, 04 §3.13).
+    last_queue_exit: str | None = None
+    #: `system.consent.<purpose>` answers recorded by `record_consent` (04 §3.18).
+    consents: dict[str, str] = field(default_factory=dict)
+    #: Number or UPN a tracked workflow transfer connected the customer to (T35).
+    external_party: str | None = None
+    #: Transfers to other services so far (each starts a new service session).
+    transfer_count: int = 0
 
     @property
     def modality(self) -> Modality:

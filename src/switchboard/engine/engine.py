@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from switchboard.domain import config as cfg
 from switchboard.domain import validation
+from switchboard.domain import voice as v
 from switchboard.domain.availability import (
     ORDER,
     Reason,
@@ -57,12 +58,14 @@ from switchboard.domain.task import PreferredUser, QueueSpec, Task
 from switchboard.domain.validation import Catalog, Issue, require_valid
 from switchboard.domain.workflow import lifecycle as workflow_lifecycle
 from switchboard.domain.workflow.references import references_from_catalog
+from switchboard.domain.workflow.runtime import MAX_PARAMETER_LENGTH
 from switchboard.engine import selection
 from switchboard.engine.clock import Clock
 from switchboard.engine.events import Event
 from switchboard.engine.invariants import violations
 from switchboard.engine.state import CONFIG_TYPES, ROOT_OU_ID, TenantState
 from switchboard.engine.timers import Timer, TimerHeap
+from switchboard.engine.workflows import Runner
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,8 @@ class Engine:
         self.state.on_arm = self._timers.arm
         self._uncommitted: list[Event] = []
         self._listeners: list[Listener] = []
+        #: The workflow interpreter (04 §4): runs the workflows of service sessions.
+        self.workflows = Runner(self)
         self._timers.arm(clock.now() + tenant.settings.sweeper_interval_s, "sweeper", "")
 
     # ================================================================ plumbing
@@ -321,7 +326,14 @@ class Engine:
         if any(r in _WITHDRAW_ON for r in reasons):
             ringing = st.live[user_id].ringing()
             task = st.tasks.get(ringing.task_id) if ringing is not None else None
-            if ringing is not None and task is not None and ringing.offer_id in task.offers:
+            if (
+                ringing is not None
+                and task is not None
+                and ringing.offer_id in task.offers
+                # A workflow's transfer rings regardless of presence (05 §4 G4) until it
+                # is answered or times out.
+                and task.offers[ringing.offer_id].kind is not OfferKind.TRANSFER
+            ):
                 self._withdraw(task, ringing.offer_id, WithdrawReason.USER_UNSELECTABLE)
         if not any(st.exit_when_no_users.values()):
             return  # no task waits with the no-users exit: nothing to re-check (hot path)
@@ -477,6 +489,9 @@ class Engine:
             elif kind == "presence_lag":
                 st.touched_users.add(timer.ref)
             return
+        if kind == "workflow":
+            self.workflows.timer(timer.ref, timer.token)
+            return
         task = st.tasks.get(timer.ref)
         if task is None or not task.is_waiting:
             return
@@ -484,7 +499,7 @@ class Engine:
             offer = task.offers.get(str(timer.token))
             if offer is not None:
                 self._ring_timeout(task, offer.id)
-        elif kind == "queue_timeout":
+        elif kind == "queue_timeout" and task.counted_waiting:  # not a workflow's transfer offer
             assert task.queue is not None and task.enqueued_at is not None
             if task.queue.max_queue_time_s is not None and (
                 task.enqueued_at + task.queue.max_queue_time_s <= now
@@ -518,6 +533,10 @@ class Engine:
         )
 
     def _ring_timeout(self, task: Task, offer_id: str) -> None:
+        if task.offers[offer_id].kind is OfferKind.TRANSFER:
+            # No RONA for transfer offers (R3): the workflow's transfer has failed.
+            self._withdraw(task, offer_id, WithdrawReason.RING_TIMEOUT)
+            return
         assert task.queue is not None
         if task.queue.distribution_type is DistributionType.BROADCAST:
             generation = task.offers[offer_id].generation
@@ -558,13 +577,16 @@ class Engine:
                 "reason": reason.value,
             },
         )
+        if offer.kind is OfferKind.TRANSFER:
+            self.workflows.offer_closed(task, offer.kind, _TRANSFER_ERRORS.get(reason, "cancelled"))
 
     def _exit_queue(self, task: Task, reason: QueueExitReason) -> None:
         for offer_id in list(task.offers):
             self._withdraw(task, offer_id, WithdrawReason.LEFT_QUEUE)
         self._emit("task.queue_exited", {"task_id": task.id, "reason": reason.value})
-        # The minimal workflow has nothing after its queue step: the call ends there.
-        self._terminate(task, EndReason.WORKFLOW_DISCONNECT)
+        if not self.workflows.queue_left(task, reason.value):
+            # The minimal workflow has nothing after its queue step: the call ends there.
+            self._terminate(task, EndReason.WORKFLOW_DISCONNECT)
 
     # ================================================================ configuration
 
@@ -685,11 +707,14 @@ class Engine:
         virtual_enqueue_at: float | None = None,
         queue: QueueSpec | None = None,
         auto_queue: bool = True,
+        call_id: str | None = None,
     ) -> Task:
-        """A contact arrives at a service (T1). With `auto_queue`, run the minimal workflow.
+        """A contact arrives at a service (T1); with `auto_queue` its service session begins.
 
-        The minimal workflow accepts the task and queues it with the service's queue
-        settings; the workflow interpreter replaces it in a later issue.
+        A task whose service assigns a published workflow to its kind runs that
+        workflow (RT1, T2). Otherwise it runs the built-in minimal workflow: accept,
+        then queue with `queue` or the service's queue settings. `call_id` names the
+        provider call of an audio task; without one, the task has no media.
         """
         st = self.state
         now = self.clock.now()
@@ -712,7 +737,14 @@ class Engine:
                 field="virtual_enqueue_at",
             )
         self._check_preferred(service, preferred_users)
+        if call_id is not None and call_id in st.calls:
+            raise Refused(
+                f"The call '{call_id}' belongs to a task already.",
+                code="not_unique",
+                field="call_id",
+            )
         rejection = self._admission(service, kind)
+        created: dict[str, Any] = {"call_id": call_id} if call_id is not None else {}
         self._emit(
             "task.created",
             {
@@ -728,20 +760,37 @@ class Engine:
                     {"user_id": p.user_id, "priority": p.priority} for p in preferred_users
                 ],
                 "virtual_enqueue_at": virtual_enqueue_at,
+                **created,
             },
         )
         task = st.tasks[task_id]
         if rejection is not None:
+            if call_id is not None and kind.is_audio:
+                self.workflows._command(
+                    task,
+                    v.Reject(command_id=self.ids(), call_id=call_id, reason=v.RejectReason.BUSY),
+                )
             self._terminate(task, EndReason.REJECTED, detail=rejection)
         elif auto_queue:
-            self._emit(
-                "task.workflow_started",
-                {"task_id": task_id, "workflow_id": MINIMAL_WORKFLOW_ID, "workflow_version": 1},
-            )
-            self._emit("task.accepted", {"task_id": task_id})
-            self._enqueue(task, queue or self._service_queue(service))
+            workflow = self.workflows.workflow_for(task)
+            if workflow is not None:
+                self.workflows.start(task, workflow)
+            else:
+                self._minimal_workflow(task, queue)
         self._settle()
         return task
+
+    def _minimal_workflow(self, task: Task, queue: QueueSpec | None = None) -> None:
+        """The built-in workflow of a service without one for the task's kind."""
+        self._emit(
+            "task.workflow_started",
+            {"task_id": task.id, "workflow_id": MINIMAL_WORKFLOW_ID, "workflow_version": 1},
+        )
+        if task.accepted_at is None:
+            self._emit("task.accepted", {"task_id": task.id})
+        service = self.state.services[task.service_id]
+        if not self._enqueue(task, queue or self._service_queue(service)):
+            self._terminate(task, EndReason.WORKFLOW_DISCONNECT)
 
     def _service_queue(self, service: cfg.Service) -> QueueSpec:
         q = service.queue
@@ -807,17 +856,19 @@ class Engine:
                 "A task enters a service's queue at most once per service session.",
                 code="already_queued",
             )
-        self._enqueue(task, queue or self._service_queue(self.state.services[task.service_id]))
+        spec = queue or self._service_queue(self.state.services[task.service_id])
+        if not self._enqueue(task, spec) and not self.workflows.queue_left(task, "full"):
+            self._terminate(task, EndReason.WORKFLOW_DISCONNECT)
         self._settle()
 
-    def _enqueue(self, task: Task, queue: QueueSpec) -> None:
+    def _enqueue(self, task: Task, queue: QueueSpec) -> bool:
+        """Queue the task (T8); False, with `task.queue_exited(full)`, when the queue is full."""
         st = self.state
         service = st.services[task.service_id]
         limit = service.distribution.max_queue_size
         if limit is not None and st.waiting_counts.get(service.id, 0) >= limit:
             self._emit("task.queue_exited", {"task_id": task.id, "reason": "full"})
-            self._terminate(task, EndReason.WORKFLOW_DISCONNECT)
-            return
+            return False
         if task.virtual_enqueue_at is not None:
             vea = task.virtual_enqueue_at
         elif task.explicit_enqueue_at is not None:
@@ -841,6 +892,7 @@ class Engine:
         )
         if queue.exit_when_no_users and not st.service_online(service):
             self._exit_queue(task, QueueExitReason.NO_USERS)
+        return True
 
     def _live_task(self, task_id: str) -> Task:
         task = self.state.tasks.get(task_id)
@@ -875,18 +927,24 @@ class Engine:
         self._emit("task.connected", {"task_id": task_id, "user_id": user_id, "offer_id": offer_id})
         for other in list(task.offers):
             self._withdraw(task, other, WithdrawReason.ACCEPTED_ELSEWHERE)
+        if task.id in self.state.runs:
+            self.workflows.handed_over(task)  # RT3: the user has it now
         self._settle()
 
     def decline(self, user_id: str, task_id: str) -> None:
         self._user(user_id)
         task = self._live_task(task_id)
         offer_id = self._user_offer(task, user_id)
-        assert task.queue is not None
-        broadcast = task.queue.distribution_type is DistributionType.BROADCAST
+        kind = task.offers[offer_id].kind
+        broadcast = (
+            task.queue is not None and task.queue.distribution_type is DistributionType.BROADCAST
+        )
+        skip = not broadcast and kind is not OfferKind.TRANSFER
         self._emit(
             "task.declined",
-            {"task_id": task_id, "offer_id": offer_id, "user_id": user_id, "skip": not broadcast},
+            {"task_id": task_id, "offer_id": offer_id, "user_id": user_id, "skip": skip},
         )
+        self.workflows.offer_closed(task, kind, "declined")
         self._settle()
 
     def pickup(self, user_id: str, task_id: str) -> None:
@@ -914,6 +972,8 @@ class Engine:
         self._emit(
             "task.connected", {"task_id": task_id, "user_id": user_id, "session_id": self.ids()}
         )
+        if task.id in self.state.runs:
+            self.workflows.handed_over(task)  # RT3
         self._settle()
 
     def _connected_by(self, user_id: str, task_id: str, states: Iterable[TaskState]) -> Task:
@@ -980,6 +1040,8 @@ class Engine:
         self._settle()
 
     def _terminate(self, task: Task, reason: EndReason, detail: str | None = None) -> None:
+        if task.id in self.state.runs:
+            self.workflows.stop(task, reason)  # first: nothing below may resume the workflow
         withdraw = (
             WithdrawReason.CUSTOMER_LEFT
             if reason is EndReason.CUSTOMER_HANGUP
@@ -1023,6 +1085,113 @@ class Engine:
                     "max_extension_s": d.acw_max_extension_s,
                 },
             )
+
+    def set_task_parameter(self, task_id: str, parameter_id: str, value: str) -> None:
+        """Set a custom parameter of a live task (API, integrations); a waiting
+        `wait_for_parameter` sees it (04 §3.15)."""
+        task = self._live_task(task_id)
+        if parameter_id not in self.state.parameters:
+            raise DomainError(
+                f"parameter_id names no custom parameter '{parameter_id}'.",
+                code="unknown_reference",
+                field="parameter_id",
+            )
+        if len(value) > MAX_PARAMETER_LENGTH:
+            raise DomainError(
+                f"value must be at most {MAX_PARAMETER_LENGTH} characters; got {len(value)}.",
+                code="too_long",
+                field="value",
+            )
+        self._emit(
+            "task.parameter_updated",
+            {"task_id": task.id, "parameter_id": parameter_id, "value": value, "source": "api"},
+        )
+        self.workflows.parameter_changed(task, parameter_id, value)
+        self._settle()
+
+    def voice_event(self, event: v.VoiceEvent) -> None:
+        """A provider reports something about a call (11 §1.3); the channel adapter calls this.
+
+        An incoming call to a service's UPN, number or id becomes an audio task
+        (calls to nothing known are rejected). A call that ends takes its task
+        with it (RT2: the customer left, whatever the workflow was doing). Every
+        other report goes to the task's workflow, which ignores what it is not
+        waiting for. A report about a call no live task has is refused
+        (`unknown_call`), so the adapter can log a late or stray event.
+        """
+        if isinstance(event, v.IncomingCall):
+            self._incoming_call(event)
+            self._settle()
+            return
+        task = self._task_of_event(event)
+        if isinstance(event, v.CallEnded):
+            run = self.state.runs.get(task.id)
+            redirected = event.reason is v.CallEndReason.REDIRECTED
+            if run is not None and redirected and run.wait is not None:
+                self.workflows.voice(task, event)  # the redirect a transfer waits for
+            if task.id in self.state.tasks:
+                gone = redirected or event.reason is v.CallEndReason.TRANSFERRED
+                self._terminate(
+                    task, EndReason.TRANSFERRED_OUT if gone else EndReason.CUSTOMER_HANGUP
+                )
+        else:
+            self.workflows.voice(task, event)
+        self._settle()
+
+    def _incoming_call(self, event: v.IncomingCall) -> None:
+        st = self.state
+        if event.call_id in st.calls:
+            return  # told twice: the task exists already
+        wanted = event.to.strip().casefold()
+        service = next(
+            (
+                s
+                for s in sorted(st.services.values(), key=lambda s: s.id)
+                if wanted in (s.id.casefold(), s.upn.casefold(), (s.pstn_number or "").casefold())
+            ),
+            None,
+        )
+        if service is None:
+            log.info("incoming call %s to %r: no such service; rejected", event.call_id, event.to)
+            self._emit(
+                "voice.command",
+                {
+                    "task_id": None,
+                    "call_id": event.call_id,
+                    "command": v.to_json(
+                        v.Reject(
+                            command_id=self.ids(),
+                            call_id=event.call_id,
+                            reason=v.RejectReason.FORBIDDEN,
+                        )
+                    ),
+                },
+            )
+            return
+        self.create_task(
+            service_id=service.id,
+            kind=TaskKind.AUDIO_INBOUND,
+            caller=event.caller.id,
+            customer_identifier=event.caller.id,
+            call_id=event.call_id,
+        )
+
+    def _task_of_event(self, event: v.VoiceEvent) -> Task:
+        st = self.state
+        call_id = getattr(event, "call_id", None)
+        if call_id is None and isinstance(event, v.OperationFailed):
+            for run in st.runs.values():
+                if run.wait is not None and run.wait.command_id == event.command_id:
+                    return st.tasks[run.task_id]
+        task_id = st.calls.get(call_id) if isinstance(call_id, str) else None
+        if task_id is None:
+            raise Refused(
+                f"No live task has the call '{call_id}'.",
+                code="unknown_call",
+                call_id=call_id,
+                event=event.name,
+            )
+        return st.tasks[task_id]
 
     def set_priority(self, task_id: str, priority: Priority) -> None:
         task = self._live_task(task_id)
@@ -1226,6 +1395,12 @@ _VALIDATORS: dict[str, Callable[[Any, Catalog, Any], list[Issue]]] = {
     "tag": validation.validate_tag,
     "calendar": validate_calendar,
     "workflow": workflow_lifecycle.validate_save,
+}
+
+#: The transfer error (05 §9) when a workflow's transfer offer is withdrawn.
+_TRANSFER_ERRORS = {
+    WithdrawReason.RING_TIMEOUT: "no_answer",
+    WithdrawReason.USER_UNSELECTABLE: "no_answer",
 }
 
 #: User-level reasons that end a ringing offer at once instead of letting it time out.

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 VERDICT_MESSAGES = {
     "terminated": "The task has ended.",
+    "in_workflow": "The task is in its workflow, not waiting in a queue.",
     "not_in_queue": "The task is not waiting in a queue (it is in its workflow or with a user).",
     "pickup_mode": "The task waits in a pickup list: a user must take it; nobody is offered it.",
     "offer_outstanding": "The task is being offered right now and waits for an answer.",
@@ -56,11 +57,19 @@ class Diagnosis:
     checks: list[Check]
     counts: dict[str, int]
     users: list[dict[str, Any]]
+    #: Where the task's workflow is (04 RT5), while one runs; None otherwise.
+    workflow: dict[str, Any] | None = None
 
     @property
     def message(self) -> str:
         if self.verdict is None:
             return "Nothing holds the task back."
+        if self.verdict == "in_workflow" and self.workflow is not None:
+            flow = self.workflow
+            return (
+                f"The task is in its workflow at node {flow['node_id']!r} ({flow['activity']}), "
+                "not waiting in a queue."
+            )
         return VERDICT_MESSAGES[self.verdict]
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,6 +82,7 @@ class Diagnosis:
             ],
             "counts": self.counts,
             "users": self.users,
+            "workflow": self.workflow,
         }
 
 
@@ -89,8 +99,10 @@ def explain(engine: Engine, task_id: str) -> Diagnosis:
         checks.append(Check(name, passed, detail))
         return not passed
 
+    flow = _workflow(engine, task_id)
+
     def done(verdict: str, users: list[dict[str, Any]] | None = None) -> Diagnosis:
-        return Diagnosis(task_id, verdict, checks, counts, users or [])
+        return Diagnosis(task_id, verdict, checks, counts, users or [], flow)
 
     if verdict_of(
         "task_live",
@@ -99,9 +111,10 @@ def explain(engine: Engine, task_id: str) -> Diagnosis:
     ):
         return done("terminated")
     if verdict_of("in_queue", task.is_waiting, state=task.state.value):
-        return done("not_in_queue")
-    assert task.queue is not None
-    if verdict_of(
+        in_workflow = flow is not None and task.state is TaskState.IN_WORKFLOW
+        return done("in_workflow" if in_workflow else "not_in_queue")
+    # A workflow's transfer offer (no queue behind it) skips the queue's checks.
+    if task.queue is not None and verdict_of(
         "not_pickup",
         task.queue.distribution_type is not DistributionType.PICKUP,
         distribution_type=task.queue.distribution_type.value,
@@ -207,6 +220,29 @@ def explain(engine: Engine, task_id: str) -> Diagnosis:
         )
     checks.append(Check("eligible_user_free", True, {"eligible_now": eligible}))
     return done("invariant_violation", users)
+
+
+def _workflow(engine: Engine, task_id: str) -> dict[str, Any] | None:
+    """The run of the task's service session: version, node, what it waits for (RT5)."""
+    run = engine.state.runs.get(task_id)
+    if run is None:
+        return None
+    node = run.workflow.document.node(run.node_id) if run.node_id else None
+    wait = run.wait
+    return {
+        "workflow_id": run.workflow.id,
+        "version": run.workflow.version,
+        "name": run.workflow.name,
+        "node_id": run.node_id,
+        "node_name": node.name if node is not None else None,
+        "activity": node.type if node is not None else None,
+        "entered_at": run.node_entered_at,
+        "executions": run.executions,
+        "waiting_for": wait.phase if wait is not None else None,
+        "attempt": wait.attempt if wait is not None else None,
+        "deadline": wait.deadline if wait is not None else None,
+        "trail": [{"node_id": node_id, "exit": exit_} for node_id, exit_ in run.trail],
+    }
 
 
 def _next_escalation(engine: Engine, task: Any) -> float | None:

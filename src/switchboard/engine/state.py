@@ -41,6 +41,7 @@ from switchboard.domain.live import Acw, RonaFlag, UserLive, UserSession
 from switchboard.domain.skills import effective_skills, qualifying_level
 from switchboard.domain.task import Offer, PreferredUser, QueueSpec, Task
 from switchboard.domain.workflow.kinds import WorkflowStatus
+from switchboard.domain.workflow.runtime import Wait, WorkflowRun
 from switchboard.engine.events import Event
 
 #: How long a user who missed a task (RONA or decline) is not offered it again (02 §7 R4).
@@ -49,6 +50,8 @@ SKIP_WINDOW_S = 10.0
 ROOT_OU_ID = "root"
 #: How many recently ended tasks stay in memory for `explain` and late commands.
 ENDED_TASKS_KEPT = 10_000
+#: How many of a workflow run's last exits are kept for the diagnosis.
+TRAIL_KEPT = 20
 #: How many removed configuration entities are remembered (see `TenantState.removed`).
 REMOVED_KEPT = 10_000
 
@@ -112,6 +115,10 @@ class TenantState:
     live: dict[str, UserLive] = field(default_factory=dict)
     sessions: dict[str, UserSession] = field(default_factory=dict)
     task_sessions: dict[str, set[str]] = field(default_factory=dict)
+    #: task id -> the workflow its service session runs (04 §4), while it runs
+    runs: dict[str, WorkflowRun] = field(default_factory=dict)
+    #: provider call id -> the live task it belongs to
+    calls: dict[str, str] = field(default_factory=dict)
 
     # indexes
     queues: dict[str, SortedList] = field(default_factory=dict)  # service -> queued tasks
@@ -344,6 +351,9 @@ class TenantState:
             q.remove(task)
 
     def _set_waiting(self, task: Task, waiting: bool) -> None:
+        if task.counted_waiting is waiting:
+            return  # e.g. a queue refused as full: never counted, so nothing to take back
+        task.counted_waiting = waiting
         delta = 1 if waiting else -1
         self.waiting_counts[task.service_id] = self.waiting_counts.get(task.service_id, 0) + delta
         if task.queue is not None and task.queue.exit_when_no_users:
@@ -458,8 +468,11 @@ class TenantState:
                 PreferredUser(p["user_id"], p.get("priority")) for p in d.get("preferred_users", ())
             ),
             explicit_enqueue_at=d.get("virtual_enqueue_at"),
+            call_id=d.get("call_id"),
         )
         self.tasks[task.id] = task
+        if task.call_id is not None:
+            self.calls[task.call_id] = task.id
         self.task_sessions[task.id] = set()
         key = (task.service_id, kind.modality)
         self.live_counts[key] = self.live_counts.get(key, 0) + 1
@@ -530,6 +543,8 @@ class TenantState:
             self._leave_queue(task)
             task.move_to(TaskState.OFFERED)
             task.offer_round += 1
+        elif task.state is TaskState.IN_WORKFLOW:
+            task.move_to(TaskState.OFFERED)  # T34: a workflow offers the task to a user
         task.offer_generation = d["generation"]
         offer = Offer(
             id=d["offer_id"],
@@ -589,8 +604,11 @@ class TenantState:
         if session is not None and session.state is SessionState.INCOMING:
             self._end_session(session, outcome, at)
         if not task.offers and task.state is TaskState.OFFERED:
-            task.move_to(TaskState.QUEUED)  # T10
-            self._enter_queue(task)
+            if offer.kind is OfferKind.TRANSFER:
+                task.move_to(TaskState.IN_WORKFLOW)  # back to the workflow that offered it
+            else:
+                task.move_to(TaskState.QUEUED)  # T10
+                self._enter_queue(task)
 
     def _task_offer_withdrawn(self, e: Event) -> None:
         task = self.tasks[e.data["task_id"]]
@@ -619,11 +637,16 @@ class TenantState:
         if task.state is TaskState.QUEUED:
             self._leave_queue(task)
         self._set_waiting(task, False)
+        task.last_queue_exit = e.data["reason"]
         task.move_to(TaskState.IN_WORKFLOW)
 
     def _task_connected(self, e: Event) -> None:
         d = e.data
         task = self.tasks[d["task_id"]]
+        if "external_party" in d:  # T35: a tracked workflow transfer was answered
+            task.move_to(TaskState.CONNECTED)
+            task.external_party = d["external_party"]
+            return
         user_id: str = d["user_id"]
         was_waiting = task.is_waiting
         if task.state is TaskState.QUEUED:
@@ -689,6 +712,9 @@ class TenantState:
                 self._end_session(session, SessionOutcome.ACCEPTED, e.at)
         task.offers.clear()
         task.connected_user_id = None
+        self.runs.pop(task.id, None)
+        if task.call_id is not None and self.calls.get(task.call_id) == task.id:
+            del self.calls[task.call_id]
         key = (task.service_id, task.kind.modality)
         self.live_counts[key] = self.live_counts.get(key, 1) - 1
         if not self.task_sessions.get(task.id):
@@ -696,6 +722,70 @@ class TenantState:
         self.ended[task.id] = task
         while len(self.ended) > ENDED_TASKS_KEPT:
             self.ended.popitem(last=False)
+
+    def _task_transferred(self, e: Event) -> None:
+        """A workflow handed the task to another service: a new service session (05 §4)."""
+        d = e.data
+        task = self.tasks[d["task_id"]]
+        modality = task.kind.modality
+        old = (task.service_id, modality)
+        self.live_counts[old] = self.live_counts.get(old, 1) - 1
+        task.service_id = d["service_id"]
+        new = (task.service_id, modality)
+        self.live_counts[new] = self.live_counts.get(new, 0) + 1
+        task.transfer_count += 1
+        # Nothing of the old session's queueing carries over but, if asked, the position.
+        task.queued_once = False
+        task.queue = None
+        task.last_queue_exit = None
+        task.policy_level = 1
+        task.level_entered_at = None
+        task.skip_until.clear()
+        task.skipped.clear()
+        if not d.get("keep_queue_position"):
+            task.virtual_enqueue_at = None
+
+    def _task_parameter_updated(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        task.custom_context[e.data["parameter_id"]] = e.data["value"]
+
+    def _task_consent_recorded(self, e: Event) -> None:
+        task = self.tasks[e.data["task_id"]]
+        task.consents[e.data["purpose"]] = e.data["value"]
+
+    # workflow runs (04 §4) -------------------------------------------------
+
+    def _workflow_started(self, e: Event) -> None:
+        d = e.data
+        workflow = self.workflow_versions[(d["workflow_id"], d["workflow_version"])]
+        self.runs[d["task_id"]] = WorkflowRun(
+            task_id=d["task_id"], workflow=workflow, service_id=d["service_id"], started_at=e.at
+        )
+
+    def _workflow_node_entered(self, e: Event) -> None:
+        run = self.runs[e.data["task_id"]]
+        run.node_id = e.data["node_id"]
+        run.node_entered_at = e.at
+        run.node_done = False
+        run.executions = e.data["execution"]
+        run.wait = None
+
+    def _workflow_node_waiting(self, e: Event) -> None:
+        run = self.runs[e.data["task_id"]]
+        run.wait = Wait.from_json(e.data["wait"])
+        run.wait_seq += 1
+        if run.wait.deadline is not None:
+            self._arm(run.wait.deadline, "workflow", run.task_id, run.wait_seq)
+
+    def _workflow_node_completed(self, e: Event) -> None:
+        run = self.runs[e.data["task_id"]]
+        run.node_done = True
+        run.wait = None
+        run.trail.append((e.data["node_id"], e.data["exit"]))
+        del run.trail[:-TRAIL_KEPT]
+
+    def _workflow_ended(self, e: Event) -> None:
+        self.runs.pop(e.data["task_id"], None)
 
     # users ------------------------------------------------------------------
 
@@ -828,6 +918,9 @@ class TenantState:
 
     def arm_all(self, sweeper_at: float) -> None:
         """After a replay: arm every timer the live state implies."""
+        for run in self.runs.values():
+            if run.wait is not None and run.wait.deadline is not None:
+                self._arm(run.wait.deadline, "workflow", run.task_id, run.wait_seq)
         for task in self.tasks.values():
             self.arm_task(task)
             for offer in task.offers.values():
@@ -867,6 +960,14 @@ _HANDLERS: dict[str, Callable[[TenantState, Event], None]] = {
     "task.parked": TenantState._task_parked,
     "task.unparked": TenantState._task_unparked,
     "task.terminated": TenantState._task_terminated,
+    "task.transferred": TenantState._task_transferred,
+    "task.parameter_updated": TenantState._task_parameter_updated,
+    "task.consent_recorded": TenantState._task_consent_recorded,
+    "workflow.started": TenantState._workflow_started,
+    "workflow.node_entered": TenantState._workflow_node_entered,
+    "workflow.node_waiting": TenantState._workflow_node_waiting,
+    "workflow.node_completed": TenantState._workflow_node_completed,
+    "workflow.ended": TenantState._workflow_ended,
     "user.state_changed": TenantState._user_state_changed,
     "user.presence_changed": TenantState._user_presence_changed,
     "user.profile_changed": TenantState._user_profile_changed,
