@@ -34,6 +34,7 @@ def _settings(tmp_path: Path) -> Settings:
         db_url=f"sqlite:///{tmp_path / 'switchboard.sqlite3'}",
         var_dir=tmp_path,
         secret_key=b"test-pepper-0123456789abcdef0123",
+        mode="test",  # the voice simulator answers calls, as in every test (11 SI1)
     )
 
 

@@ -497,7 +497,71 @@ LIVE: dict[tuple[str, str], tuple[str, str, Builder]] = {
             None,
         ),
     ),
+    ("POST", "/sim/api/calls"): (
+        "21:flow-actions",
+        "write",
+        lambda w, s: ("POST", "/sim/api/calls", {"to": f"svc-{s}@acme.test"}),
+    ),
+    ("GET", "/sim/api/calls"): (
+        "18:live-views",
+        "read",
+        lambda w, s: ("LIST", "/sim/api/calls", _sim_call(w, s)),
+    ),
+    ("GET", "/sim/api/calls/{call_id}"): (
+        "18:live-views",
+        "read",
+        lambda w, s: ("GET", f"/sim/api/calls/{_sim_call(w, s)}", None),
+    ),
+    ("POST", "/sim/api/calls/{call_id}/digits"): (
+        "21:flow-actions",
+        "write",
+        lambda w, s: ("POST", f"/sim/api/calls/{_sim_call(w, s)}/digits", {"digits": "1"}),
+    ),
+    ("POST", "/sim/api/calls/{call_id}/speech"): (
+        "21:flow-actions",
+        "write",
+        lambda w, s: (
+            "POST",
+            f"/sim/api/calls/{_sim_call(w, s)}/speech",
+            {"text": "Hello", "seconds": 1},
+        ),
+    ),
+    ("POST", "/sim/api/calls/{call_id}/hangup"): (
+        "21:flow-actions",
+        "write",
+        lambda w, s: ("POST", f"/sim/api/calls/{_sim_call(w, s)}/hangup", None),
+    ),
+    ("POST", "/sim/api/calls/{call_id}/failures"): (
+        "21:flow-actions",
+        "write",
+        lambda w, s: (
+            "POST",
+            f"/sim/api/calls/{_sim_call(w, s)}/failures",
+            {"command": "ring_user", "reason": "busy"},
+        ),
+    ),
+    ("POST", "/sim/api/calls/{call_id}/phone/{action}"): (
+        "17:handle-tasks",
+        "write",
+        lambda w, s: ("POST", f"/sim/api/calls/{_sim_call(w, s)}/phone/decline", {}),
+    ),
+    ("PUT", "/sim/api/users/{user_id}/phone"): (
+        "21:flow-actions",
+        "write",
+        lambda w, s: (
+            "PUT",
+            f"/sim/api/users/{w.ids[f'worker_{s}']}/phone",
+            {"behaviour": "manual"},
+        ),
+    ),
 }
+
+
+def _sim_call(w: World, side: str) -> str:
+    """A fresh simulated call to service `side`, placed by the admin key."""
+    placed = w.admin("POST", "/sim/api/calls", {"to": f"svc-{side}@acme.test"})
+    return str(placed["id"])
+
 
 #: Routes about the caller themselves, or checked where they are exercised.
 ELSEWHERE = {
@@ -514,7 +578,7 @@ ELSEWHERE = {
 def _plan() -> list[tuple[str, str, str, str, Builder]]:
     plan = []
     for route in _api_routes():
-        if not route.path.startswith("/api/v1/"):
+        if not route.path.startswith(("/api/v1/", "/sim/api/")):
             continue
         for method in sorted(route.methods or ()):
             key = (method, route.path)

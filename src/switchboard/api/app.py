@@ -59,4 +59,9 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     app.include_router(live.router)
     app.include_router(stream.router)
     app.include_router(api_keys.router)
+    if tenancy.settings.simulator_enabled:
+        # Development and test mode only (10 PE2): production does not even load it.
+        from switchboard.api.routes import simulator
+
+        app.include_router(simulator.router)
     return app

@@ -17,7 +17,10 @@ from typing import Any
 
 from sqlalchemy import Engine as Database
 
+from switchboard.api.voice_channels import VoiceChannels
+from switchboard.channels.voice.sim_world import SimulatorConfig
 from switchboard.domain import config as cfg
+from switchboard.domain.voice import VoiceEvent
 from switchboard.engine.clock import Clock, RealClock
 from switchboard.engine.engine import Engine
 from switchboard.runtime.host import HostUnavailable, TenantHost
@@ -26,6 +29,10 @@ from switchboard.store.repositories import TenantRepository
 from switchboard.store.sql_journal import SqlJournal
 
 log = logging.getLogger(__name__)
+
+#: `production`: the real thing; `development` and `test` add the voice simulator and
+#: its control API `/sim/api` (10 PE2).
+MODES = ("production", "development", "test")
 
 
 @dataclass
@@ -36,6 +43,10 @@ class Settings:
     var_dir: Path = Path("var")
     secret_key: bytes | None = None  # pepper for API-key HMACs; from the environment or a file
     demo: bool = False
+    #: One of MODES; from `SWITCHBOARD_MODE`, else production.
+    mode: str = field(default_factory=lambda: os.environ.get("SWITCHBOARD_MODE", "production"))
+    #: The voice simulator's behaviour (development/test); None: defaults, a fresh seed.
+    simulator: SimulatorConfig | None = None
     #: Accepted `aud` values of OIDC bearer tokens (Switchboard's application id and/or
     #: Application ID URI); empty: bearer tokens are not accepted (10 A3).
     oidc_audiences: tuple[str, ...] = field(
@@ -52,6 +63,15 @@ class Settings:
             "SWITCHBOARD_OIDC_AUTHORITY", "https://login.microsoftonline.com"
         ).rstrip("/")
     )
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}.")
+
+    @property
+    def simulator_enabled(self) -> bool:
+        """The in-process voice simulator and its control API run (never in production)."""
+        return self.mode != "production"
 
     def pepper(self) -> bytes:
         """`SWITCHBOARD_SECRET_KEY`, else a key file created once under `var_dir` (mode 600)."""
@@ -80,6 +100,12 @@ class Tenancy:
         self.started = False
         #: hash of a presented API key -> (principal, trusted until); see api.auth
         self.auth_cache: dict[str, tuple[Any, float]] = {}
+        self.voice = VoiceChannels(
+            simulate=settings.simulator_enabled,
+            clock=self.clock,
+            feed=_feed_voice_event,
+            config=settings.simulator,
+        )
 
     def open(self) -> None:
         """Migrate the database and restore every tenant (blocking; call before serving)."""
@@ -94,9 +120,11 @@ class Tenancy:
     def start(self) -> None:
         for host in self.hosts.values():
             host.start()
+            self.voice.attach(host)
         self.started = True
 
     async def stop(self) -> None:
+        await self.voice.stop()  # no provider event reaches an engine that is stopping
         for host in self.hosts.values():
             await host.stop()
         self.started = False
@@ -113,6 +141,7 @@ class Tenancy:
         self.hosts[record.id] = host
         if self.started:
             host.start()
+            self.voice.attach(host)
         return host
 
     def host_for(self, tenant_id: str) -> TenantHost:
@@ -124,3 +153,8 @@ class Tenancy:
     @property
     def ready(self) -> bool:
         return self.started and all(h.ready for h in self.hosts.values())
+
+
+def _feed_voice_event(engine: Engine, event: VoiceEvent) -> None:
+    """A provider event, as the engine's input (the workflow interpreter acts on it)."""
+    engine.voice_event(event)

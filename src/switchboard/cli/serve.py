@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,19 @@ def register(commands: Any) -> None:
     )
     p.add_argument("--var-dir", default="var", help="directory for the default database and keys")
     p.add_argument("--demo", action="store_true", help="create the demo tenant and print a key")
+    p.add_argument(
+        "--mode",
+        choices=("production", "development", "test"),
+        default=None,
+        help="development and test add the voice simulator and its control API /sim/api "
+        "(default: development with --demo, else production or $SWITCHBOARD_MODE)",
+    )
+    p.add_argument(
+        "--simulator-remote",
+        action="store_true",
+        help="allow the simulator's control API on a non-loopback --host (it has no place "
+        "on a network others reach)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -44,6 +59,15 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be between 1 and 65535; got {args.port}")
     var_dir = Path(args.var_dir)
     settings = Settings(db_url=args.db or default_url(var_dir), var_dir=var_dir, demo=args.demo)
+    mode: str | None = args.mode or ("development" if args.demo else None)
+    if mode is not None:  # else $SWITCHBOARD_MODE, or production
+        settings = dataclasses.replace(settings, mode=mode)
+    if settings.simulator_enabled and not (_loopback(args.host) or args.simulator_remote):
+        raise ValueError(
+            f"--host {args.host} is not a loopback address, and {settings.mode} mode serves "
+            "the voice simulator's control API (/sim/api), which must stay on this machine: "
+            "use --host 127.0.0.1, --mode production, or --simulator-remote"
+        )
     tenancy = Tenancy(settings)
     tenancy.open()
     console = Console(soft_wrap=True, highlight=False)  # keys stay copyable on one line
@@ -52,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"  API docs   {base}/api/docs")
     console.print(f"  OpenAPI    {base}/api/openapi.json")
     console.print(f"  health     {base}/healthz   ready {base}/readyz   metrics {base}/metrics")
+    if settings.simulator_enabled:
+        console.print(f"  simulator  {base}/sim/api/calls  ({settings.mode} mode; docs/voice.md)")
     if args.demo:
         demo = ensure_demo(tenancy)
         console.print(f"  demo tenant {demo.tenant_id}")
@@ -75,6 +101,15 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,  # one access line per request comes from RequestContext
     )
     return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _shown(url: str) -> str:
