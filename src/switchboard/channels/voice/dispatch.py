@@ -186,7 +186,10 @@ class VoiceDispatcher:
         self.stats.events_fed += len(batch) - len(refused)
         self.stats.events_refused += len(refused)
         for event, why in refused:
-            log.info(
+            # A call's end reported after Switchboard itself ended its task is routine.
+            level = logging.DEBUG if event.name == "call_ended" else logging.INFO
+            log.log(
+                level,
                 "tenant %s: voice event %s (%s) refused by the engine: %s",
                 self.host.tenant_id,
                 event.name,
