@@ -107,6 +107,7 @@ def _build(svc: Service) -> World:
     ids["ou_a"] = w.admin("POST", "/api/v1/ous", {"name": "A", "parent_id": "root"})["id"]
     ids["ou_a1"] = w.admin("POST", "/api/v1/ous", {"name": "A1", "parent_id": ids["ou_a"]})["id"]
     ids["ou_b"] = w.admin("POST", "/api/v1/ous", {"name": "B", "parent_id": "root"})["id"]
+    w.admin("POST", "/api/v1/parameters", {"id": "Note", "name": "Note"})
     for side in ("a", "b"):
         ou = ids[f"ou_{side}"]
         ids[f"cal_{side}"] = w.admin(
@@ -344,6 +345,11 @@ LIVE: dict[tuple[str, str], tuple[str, str, Builder]] = {
         "21:flow-actions",
         "write",
         lambda w, s: ("POST", f"/api/v1/tasks/{_fresh_task(w, s)}/customer-hangup", {}),
+    ),
+    ("PUT", "/api/v1/tasks/{task_id}/parameters/{parameter_id}"): (
+        "21:flow-actions",
+        "write",
+        lambda w, s: ("PUT", f"/api/v1/tasks/{_task(w, s)}/parameters/Note", {"value": "x"}),
     ),
     ("PUT", "/api/v1/tasks/{task_id}/priority"): (
         "21:flow-actions",

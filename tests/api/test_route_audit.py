@@ -153,6 +153,7 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
     path = path.replace("{service_id}", ids["service"]).replace("{action}", "accept")
     path = path.replace("{key_id}", ids["key"]).replace("{call_id}", ids["call"])
     path = path.replace("{template}", "external_task_queue")  # templates belong to no tenant
+    path = path.replace("{parameter_id}", "Note")
     assert "{" not in path, f"unmapped path parameter in {route.path}"
     return path
 

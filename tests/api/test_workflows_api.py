@@ -189,3 +189,61 @@ def test_read_only_keys_read_but_do_not_publish(service: Service) -> None:
     other = service.auth(service.key_b)
     hidden = service.client.post(f"{API}/workflows/{wf['id']}/publish", headers=other)
     assert hidden.status_code == 404
+
+
+def test_a_workflow_runs_for_api_tasks_and_waits_for_a_parameter(service: Service) -> None:
+    _post(service, "parameters", {"id": "Approval", "name": "Approval"})
+    wf = _post(
+        service,
+        "workflows",
+        {
+            "name": "Approval flow",
+            "modality": "external_task",
+            "nodes": [
+                {"id": "start", "type": "start", "exits": {"next": "acc"}},
+                {"id": "acc", "type": "accept", "exits": {"next": "wait"}},
+                {
+                    "id": "wait",
+                    "type": "wait_for_parameter",
+                    "settings": {"parameter_id": "Approval", "timeout_s": 600},
+                    "exits": {"updated": "q", "timeout": "bye"},
+                },
+                {
+                    "id": "q",
+                    "type": "queue",
+                    "settings": {"distribution_type": "direct"},
+                    "exits": {"timeout": "bye", "no_users": "bye", "full": "bye"},
+                },
+                {"id": "bye", "type": "disconnect"},
+            ],
+        },
+    )
+    _post(service, f"workflows/{wf['id']}/publish", None)
+    svc = _post(
+        service,
+        "services",
+        {
+            "name": "Back office",
+            "upn": "office@a.test",
+            "user_assignment_type": "teams_based",
+            "enabled_modalities": ["external_task"],
+            "workflows": {"external_task_inbound": wf["id"]},
+        },
+    )
+    task = _post(service, "tasks", {"service_id": svc["id"], "kind": "external_task"})
+    assert task["state"] == "in_workflow"
+    diagnosis = service.client.get(f"{API}/tasks/{task['id']}/diagnosis", headers=service.auth())
+    assert diagnosis.json()["verdict"] == "in_workflow"
+    assert diagnosis.json()["workflow"]["node_id"] == "wait"
+    unknown = service.client.put(
+        f"{API}/tasks/{task['id']}/parameters/Nope", json={"value": "x"}, headers=service.auth()
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_reference"
+    done = service.client.put(
+        f"{API}/tasks/{task['id']}/parameters/Approval",
+        json={"value": "yes"},
+        headers=service.auth(),
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "queued"
+    assert done.json()["custom_context"] == {"Approval": "yes"}

@@ -129,13 +129,20 @@ def test_disconnect_plays_its_final_prompt_before_hanging_up() -> None:
     assert w.task(task.id).end_reason is EndReason.WORKFLOW_DISCONNECT
 
 
-def test_a_task_without_a_call_skips_media_with_warnings() -> None:
+def test_a_task_without_a_call_hears_nothing_but_takes_the_time() -> None:
     w = world()
-    w.publish(document([node("hi", "announcement", {"next": "bye"}, prompt={"text": "Hi"}), BYE]))
+    w.publish(
+        document(
+            [node("hi", "announcement", {"next": "bye"}, prompt={"text": "Hi"}, repeat=2), BYE]
+        )
+    )
     task = api_task(w)
     assert w.commands == []
-    assert w.path(task.id)[-1] == ("hi", "next")
     assert w.warnings(task.id) == ["no_media"]
+    w.advance(3.9)  # two repetitions of NO_MEDIA_PROMPT_S
+    assert w.path(task.id)[-1] == ("acc", "next")
+    w.advance(0.1)
+    assert w.path(task.id)[-1] == ("hi", "next")
     assert w.task(task.id).end_reason is EndReason.WORKFLOW_DISCONNECT
 
 

@@ -99,12 +99,15 @@ def test_a_menu_that_cannot_be_heard_ends_the_task_in_error() -> None:
     assert isinstance(w.commands[-1], v.HangUp)
 
 
-def test_without_a_call_a_menu_hears_nothing() -> None:
+def test_without_a_call_a_menu_hears_nothing_for_all_its_tries() -> None:
     w = world()
-    w.publish(document(_menu()))
+    w.publish(document(_menu(timeout_s=4, retries=2)))
     task = api_task(w)
-    assert w.path(task.id)[-1] == ("menu", "no_input")
     assert w.warnings(task.id) == ["no_media"]
+    w.advance(11.9)
+    assert w.path(task.id)[-1] == ("acc", "next")
+    w.advance(0.1)  # 3 tries of 4 s
+    assert w.path(task.id)[-1] == ("menu", "no_input")
 
 
 DIGITS_EXITS = {"collected": "bye", "invalid": "bye", "no_input": "bye"}

@@ -15,6 +15,7 @@ from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
 from switchboard.domain.enums import EndReason, Presence, TaskState
 from switchboard.domain.errors import DomainError
+from switchboard.domain.workflow import WorkflowStatus
 from switchboard.domain.workflow.runtime import LOOP_LIMIT
 from switchboard.engine.engine import Engine
 from switchboard.engine.explain import explain
@@ -87,16 +88,21 @@ def test_ending_a_task_over_the_api_hangs_up_its_call() -> None:
 
 
 def test_the_loop_guard_ends_an_endless_session() -> None:
+    """RT7 as defence in depth: a loop without a waiting activity (V12 refuses it),
+    loaded as known-good."""
     w = world()
-    w.publish(
-        document(
-            [
-                node("a", "announcement", {"next": "b"}, prompt={"text": "a"}),
-                node("b", "announcement", {"next": "a"}, prompt={"text": "b"}),
-            ]
-        )
+    looping = document(
+        [
+            node("a", "set_parameter", {"next": "b"}, parameter_id="N", value="a"),
+            node("b", "set_parameter", {"next": "a"}, parameter_id="N", value="b"),
+        ]
     )
-    task = api_task(w)  # without a call nothing waits: the loop spins
+    w.engine.upsert("parameter", cfg.CustomParameter(id="N", name="N"))
+    w.engine.upsert("workflow", replace(looping, status=WorkflowStatus.PUBLISHED), validate=False)
+    w.engine.upsert(
+        "service", replace(w.engine.state.services[SERVICE], workflows={"audio_inbound": "wf"})
+    )
+    task = api_task(w)
     live = w.task(task.id)
     assert (live.end_reason, live.end_detail) == (EndReason.ERROR, "loop_guard")
     assert len(w.named("workflow.node_entered", task.id)) == LOOP_LIMIT

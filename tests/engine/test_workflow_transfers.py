@@ -95,8 +95,8 @@ def test_a_transfer_to_a_missing_or_disabled_service_fails() -> None:
     _with_second_service(w, workflow=False, enabled=False)
     w.publish(document(_transfer(target_type="service", target="svc-2")))
     task = api_task(w)
-    assert w.path(task.id)[-2] == ("xfer", "failed")
-    assert w.named("workflow.node_completed", task.id)[-2]["error"] == "service_disabled"
+    assert w.path(task.id)[-1] == ("xfer", "failed")
+    assert w.named("workflow.node_completed", task.id)[-1]["error"] == "service_disabled"
     assert w.task(task.id).service_id == SERVICE
 
 
@@ -130,7 +130,7 @@ def test_an_unanswered_or_declined_user_transfer_takes_failed() -> None:
     second = api_task(w)
     w.engine.decline("anna", second.id)
     w.commit()
-    assert w.named("workflow.node_completed", second.id)[-2]["error"] == "declined"
+    assert w.named("workflow.node_completed", second.id)[-1]["error"] == "declined"
 
 
 def test_a_busy_or_unknown_user_fails_at_once() -> None:

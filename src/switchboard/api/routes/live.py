@@ -284,6 +284,27 @@ async def set_priority(
     return await actor.run(change)
 
 
+class ParameterIn(Strict):
+    value: str = Field(max_length=5120)
+
+
+@router.put("/tasks/{task_id}/parameters/{parameter_id}", tags=["Tasks"])
+async def set_task_parameter(
+    task_id: str,
+    parameter_id: str,
+    body: ParameterIn,
+    actor: Actor = Depends(require(Capability.FLOW_ACTIONS, WRITE)),
+) -> dict[str, Any]:
+    """Set a custom parameter of a live task; a workflow waiting for it goes on (04 §3.15)."""
+
+    def change(engine: Engine) -> dict[str, Any]:
+        _seen_task(actor, engine, task_id)
+        engine.set_task_parameter(task_id, parameter_id, body.value)
+        return task_json(_task(engine, task_id))
+
+    return await actor.run(change)
+
+
 AgentAction = Literal["accept", "decline", "pickup", "hold", "resume", "park", "unpark", "hangup"]
 
 

@@ -16,10 +16,13 @@ Decisions (docs/workflows.md, "Runtime"):
 
 * **A task without a call** (an audio task created over the API, with no
   provider call behind it) cannot play or hear anything. Rather than fail, its
-  voice activities take the path of a caller who does nothing: announcements
-  are skipped, menus and digit input end `no_input`, consent is
-  `not_granted`, a voice message is `no_recording` — each with a warning. The
-  same document then works for calls and for API-created test tasks.
+  voice activities take the path of a caller who does nothing, in the time
+  that takes: an announcement lasts `NO_MEDIA_PROMPT_S` per repetition, a
+  menu ends `no_input` after its timeout for every try, digit input likewise,
+  consent is `not_granted` after its timeout, a voice message `no_recording`
+  after the silence timeout — each with a warning. The same document then
+  works for calls and for API-created test tasks, and a loop through
+  announcements still waits (V12) instead of spinning.
 * **Menus** (`input_customer`) collect one key. An invalid or missing key
   plays `invalid_prompt` / `no_input_prompt` (if set) and then the menu again,
   `retries` times in all; after that the `invalid` / `no_input` exit is taken.
@@ -69,10 +72,12 @@ from switchboard.domain.workflow.runtime import (
     Wait,
 )
 
-__all__ = ["ANSWER_TIMEOUT_S", "step"]
+__all__ = ["ANSWER_TIMEOUT_S", "NO_MEDIA_PROMPT_S", "step"]
 
 #: How long `accept` waits for the provider to report the answered call established.
 ANSWER_TIMEOUT_S: Final = 10.0
+#: How long a prompt "plays" to a task without a call (see the module's decisions).
+NO_MEDIA_PROMPT_S: Final = 2.0
 #: Ring time bounds of a provider redirect (11 §1.2).
 _REDIRECT_TIMEOUT: Final = (15, 90)
 _STAY: Final = Step()
@@ -131,14 +136,31 @@ def step(node: Node, modality: Modality, wait: Wait | None, given: Input, facts:
     return _ACTIVITIES[node.type](ctx, given)
 
 
-def _no_media(ctx: _Ctx, exit_name: str, *, effects: tuple[Effect, ...] = ()) -> Step:
+def _no_media(
+    ctx: _Ctx, exit_name: str, seconds: float, *, effects: tuple[Effect, ...] = ()
+) -> Step:
+    """A caller who does nothing, for as long as the activity would wait for them."""
     return Step(
-        exit=exit_name,
         effects=effects,
+        wait=Wait("no_media", deadline=ctx.facts.now + seconds, memo=exit_name),
         notes=(
-            ctx.note("no_media", f"the task has no call to play or listen on; took {exit_name}."),
+            ctx.note(
+                "no_media",
+                f"the task has no call to play or listen on; it takes {exit_name} "
+                f"after {seconds:g} s.",
+            ),
         ),
     )
+
+
+def _silent(ctx: _Ctx, given: Input) -> Step | None:
+    """The end of a `_no_media` wait, if this input is it (None: not such a wait)."""
+    if ctx.wait is None or ctx.wait.phase != "no_media":
+        return None
+    if not isinstance(given, Timeout):
+        return _STAY
+    assert ctx.wait.memo is not None
+    return Step(exit=ctx.wait.memo)
 
 
 def _media_failed(event: v.VoiceEvent) -> bool:
@@ -195,7 +217,7 @@ def _announcement(ctx: _Ctx, given: Input) -> Step:
     if isinstance(given, Enter):
         call = ctx.call
         if call is None:
-            return _no_media(ctx, "next")
+            return _no_media(ctx, "next", NO_MEDIA_PROMPT_S * ctx.number("repeat"))
         prompt, notes = ctx.prompt("prompt")
         assert prompt is not None
         play = v.PlayPrompt(
@@ -205,6 +227,9 @@ def _announcement(ctx: _Ctx, given: Input) -> Step:
             barge_in=ctx.flag("barge_in"),
         )
         return Step(commands=(play,), wait=Wait("play", play.command_id), notes=tuple(notes))
+    silent = _silent(ctx, given)
+    if silent is not None:
+        return silent
     event = ctx.result_of(given)
     if event is None:
         return _STAY
@@ -284,8 +309,12 @@ def _retry_menu(ctx: _Ctx, outcome: str) -> Step:
 def _input_customer(ctx: _Ctx, given: Input) -> Step:
     if isinstance(given, Enter):
         if ctx.call is None:
-            return _no_media(ctx, "no_input")
+            tries = ctx.number("retries") + 1
+            return _no_media(ctx, "no_input", ctx.number("timeout_s") * tries)
         return _collect(ctx, 0)
+    silent = _silent(ctx, given)
+    if silent is not None:
+        return silent
     event = ctx.result_of(given)
     if event is None or ctx.wait is None:
         return _STAY
@@ -316,8 +345,12 @@ def _input_customer(ctx: _Ctx, given: Input) -> Step:
 def _collect_information(ctx: _Ctx, given: Input) -> Step:
     if isinstance(given, Enter):
         if ctx.call is None:
-            return _no_media(ctx, "no_input")
+            tries = ctx.number("retries") + 1
+            return _no_media(ctx, "no_input", ctx.number("first_digit_timeout_s") * tries)
         return _collect(ctx, 0, max_digits=ctx.number("max_digits"))
+    silent = _silent(ctx, given)
+    if silent is not None:
+        return silent
     event = ctx.result_of(given)
     if event is None or ctx.wait is None:
         return _STAY
@@ -639,7 +672,7 @@ def _voice_message(ctx: _Ctx, given: Input) -> Step:
         leave = _leave_background_queue(ctx)
         call = ctx.call
         if call is None:
-            return _no_media(ctx, "no_recording", effects=leave)
+            return _no_media(ctx, "no_recording", ctx.number("silence_timeout_s"), effects=leave)
         prompt, notes = ctx.prompt("prompt")
         silence = ctx.number("silence_timeout_s")
         record = v.Record(
@@ -658,6 +691,9 @@ def _voice_message(ctx: _Ctx, given: Input) -> Step:
             wait=Wait("recording", record.command_id),
             notes=tuple(notes),
         )
+    silent = _silent(ctx, given)
+    if silent is not None:
+        return silent
     event = ctx.result_of(given)
     if event is None:
         return _STAY
@@ -698,7 +734,12 @@ def _record_consent(ctx: _Ctx, given: Input) -> Step:
     if isinstance(given, Enter):
         call = ctx.call
         if call is None:
-            return _no_media(ctx, "not_granted", effects=(RecordConsent(purpose, False),))
+            return _no_media(
+                ctx,
+                "not_granted",
+                ctx.number("timeout_s"),
+                effects=(RecordConsent(purpose, False),),
+            )
         prompt, notes = ctx.prompt("prompt")
         ask = v.CollectDigits(
             command_id=ctx.facts.new_id(),
@@ -709,6 +750,9 @@ def _record_consent(ctx: _Ctx, given: Input) -> Step:
             first_digit_timeout_s=ctx.number("timeout_s"),
         )
         return Step(commands=(ask,), wait=Wait("collect", ask.command_id), notes=tuple(notes))
+    silent = _silent(ctx, given)
+    if silent is not None:
+        return silent
     event = ctx.result_of(given)
     if event is None:
         return _STAY
