@@ -221,7 +221,8 @@ KIND_ROWS = {
 
 def _body_of(w: World, path: str) -> dict[str, Any]:
     current = w.admin("GET", path)
-    return {k: v for k, v in current.items() if k not in ("id", "version", "status")}
+    server_owned = ("version", "status") if "/parameters/" in path else ("id", "version", "status")
+    return {k: v for k, v in current.items() if k not in server_owned}
 
 
 def _config_entity(w: World, kind: str, side: str) -> str:
@@ -232,7 +233,16 @@ def _config_entity(w: World, kind: str, side: str) -> str:
         "services": w.ids[f"svc_{side}"],
         "skills": w.ids[f"skill_{side}"],
         "workflows": w.ids[f"wf_{side}"],
-    }[kind]
+    }.get(kind) or _shared_entity(w, kind, side)
+
+
+def _shared_entity(w: World, kind: str, side: str) -> str:
+    """One entity of each remaining row-12 kind per side, made on first use."""
+    key = f"{kind}_{side}"
+    if key not in w.ids:
+        created = w.admin("POST", f"/api/v1/{kind}", _new_body(w, kind, side))
+        w.ids[key] = created["id"]
+    return w.ids[key]
 
 
 def _new_body(w: World, kind: str, side: str) -> dict[str, Any]:
@@ -256,7 +266,37 @@ def _new_body(w: World, kind: str, side: str) -> dict[str, Any]:
                 "category_id"
             ],
         },
+        **_shared_bodies(w, name, ou, side),
     }[kind]
+
+
+SHARED_KINDS = (
+    "skill-categories",
+    "tags",
+    "codes",
+    "not-available-reasons",
+    "parameters",
+    "duty-profiles",
+    "distribution-policies",
+)
+
+
+def _shared_bodies(w: World, name: str, ou: str, side: str) -> dict[str, dict[str, Any]]:
+    skill = w.ids[f"skill_{side}"]
+    return {
+        "skill-categories": {"name": name, "ou_id": ou},
+        "tags": {"name": name, "ou_id": ou},
+        "codes": {"name": name, "short_code": name[:8], "ou_id": ou},
+        "not-available-reasons": {"name": name, "ou_id": ou},
+        "parameters": {"id": f"P{name}", "name": name, "ou_id": ou},
+        "duty-profiles": {
+            "name": name,
+            "ou_id": ou,
+            "kind": "custom",
+            "entries": [{"skill_id": skill}],
+        },
+        "distribution-policies": {"name": name, "ou_id": ou, "levels": [{"requirements": []}]},
+    }
 
 
 def _config_route(method: str, path: str) -> tuple[str, str, Builder] | None:
@@ -264,20 +304,15 @@ def _config_route(method: str, path: str) -> tuple[str, str, Builder] | None:
     if match is None:
         return None
     kind, one = match.group(1), match.group(2)
-    if kind not in ("ous", "users", "calendars", "services", "skills", "workflows"):
-        # The remaining row-12 kinds share the skills' code path (one generated router);
-        # skills stand for them.
-        kind_for_row = "skills"
-    else:
-        kind_for_row = kind
+    if kind not in ("ous", "users", "calendars", "services", "skills", "workflows", *SHARED_KINDS):
+        return None
+    kind_for_row = "skills" if kind in SHARED_KINDS else kind
     row = KIND_ROWS.get(kind_for_row, "12:shared")
     if kind_for_row == "services" and method in ("POST", "DELETE"):
         row = "8:services"
     mode = "read" if method == "GET" else "write"
 
     def build(w: World, side: str) -> Call:
-        if kind != kind_for_row:
-            return ("SKIP", "", None)
         if method == "GET" and not one:
             return ("LIST", f"/api/v1/{kind}", _config_entity(w, kind, side))
         if method == "GET":
