@@ -434,11 +434,12 @@ class Engine:
         generation = task.offer_generation + 1
         expires = now + task.queue.rona_timeout_s
         for user_id in chosen:
+            offer_id = self.ids()
             self._emit(
                 "task.offered",
                 {
                     "task_id": task.id,
-                    "offer_id": self.ids(),
+                    "offer_id": offer_id,
                     "user_id": user_id,
                     "offer_kind": OfferKind.DISTRIBUTION.value,
                     "timeout_s": task.queue.rona_timeout_s,
@@ -446,6 +447,18 @@ class Engine:
                     "generation": generation,
                 },
             )
+            if task.call_id is not None:  # a call rings the user's phone on its own leg
+                self._voice(
+                    task,
+                    v.RingUser(
+                        command_id=self.ids(),
+                        call_id=task.call_id,
+                        leg_id=offer_id,
+                        user_id=user_id,
+                        timeout_s=task.queue.rona_timeout_s,
+                        presented_service_id=task.service_id,
+                    ),
+                )
         self.metrics.offers += len(chosen)
         return chosen
 
@@ -532,7 +545,21 @@ class Engine:
             and (entered + level.time_in_level_s <= now)
         )
 
-    def _ring_timeout(self, task: Task, offer_id: str) -> None:
+    def _voice(self, task: Task, command: v.VoiceCommand) -> None:
+        """Journal a provider command for the task's call (the outbox sends it)."""
+        self._emit(
+            "voice.command",
+            {"task_id": task.id, "call_id": task.call_id, "command": v.to_json(command)},
+        )
+
+    def _stop_ringing(self, task: Task, offer_id: str) -> None:
+        """End the phone leg of a closing offer (leg id = offer id); nothing without a call."""
+        if task.call_id is not None and task.offers[offer_id].kind is not OfferKind.TRANSFER:
+            self._voice(task, v.CancelRing(command_id=self.ids(), leg_id=offer_id))
+
+    def _ring_timeout(self, task: Task, offer_id: str, *, leg_gone: bool = False) -> None:
+        """The offer rang out: by the engine's timer, or (`leg_gone`) the phone's own
+        `no_answer`. Whichever comes first closes the offer, so RONA counts once."""
         if task.offers[offer_id].kind is OfferKind.TRANSFER:
             # No RONA for transfer offers (R3): the workflow's transfer has failed.
             self._withdraw(task, offer_id, WithdrawReason.RING_TIMEOUT)
@@ -542,8 +569,11 @@ class Engine:
             generation = task.offers[offer_id].generation
             for offer in list(task.offers.values()):
                 if offer.generation == generation:
-                    self._withdraw(task, offer.id, WithdrawReason.RING_TIMEOUT)
+                    gone = leg_gone and offer.id == offer_id
+                    self._withdraw(task, offer.id, WithdrawReason.RING_TIMEOUT, leg_gone=gone)
             return
+        if not leg_gone:
+            self._stop_ringing(task, offer_id)
         offer = task.offers[offer_id]
         service = self.state.services[task.service_id]
         persistent = service.distribution.persistent_rona
@@ -566,8 +596,12 @@ class Engine:
                 },
             )
 
-    def _withdraw(self, task: Task, offer_id: str, reason: WithdrawReason) -> None:
+    def _withdraw(
+        self, task: Task, offer_id: str, reason: WithdrawReason, *, leg_gone: bool = False
+    ) -> None:
         offer = task.offers[offer_id]
+        if not leg_gone:
+            self._stop_ringing(task, offer_id)
         self._emit(
             "task.offer_withdrawn",
             {
@@ -924,6 +958,11 @@ class Engine:
         self._user(user_id)
         task = self._live_task(task_id)
         offer_id = self._user_offer(task, user_id)
+        self._stop_ringing(task, offer_id)  # accepted in the client, not on the phone
+        self._connect(task, user_id, offer_id)
+
+    def _connect(self, task: Task, user_id: str, offer_id: str) -> None:
+        task_id = task.id
         self._emit("task.connected", {"task_id": task_id, "user_id": user_id, "offer_id": offer_id})
         for other in list(task.offers):
             self._withdraw(task, other, WithdrawReason.ACCEPTED_ELSEWHERE)
@@ -935,6 +974,11 @@ class Engine:
         self._user(user_id)
         task = self._live_task(task_id)
         offer_id = self._user_offer(task, user_id)
+        self._stop_ringing(task, offer_id)
+        self._decline(task, user_id, offer_id)
+
+    def _decline(self, task: Task, user_id: str, offer_id: str) -> None:
+        task_id = task.id
         kind = task.offers[offer_id].kind
         broadcast = (
             task.queue is not None and task.queue.distribution_type is DistributionType.BROADCAST
@@ -1026,7 +1070,12 @@ class Engine:
             task_id,
             [TaskState.CONNECTED, TaskState.ON_HOLD, TaskState.PARKED, TaskState.CONSULTING],
         )
-        self._terminate(self.state.tasks[task_id], EndReason.USER_ENDED)
+        task = self.state.tasks[task_id]
+        if task.call_id is not None and task.id not in self.state.runs:
+            # The user had the call (the workflow handed it over): their hang-up ends it.
+            # The provider's `call_ended` that follows finds no task and is refused.
+            self._voice(task, v.HangUp(command_id=self.ids(), call_id=task.call_id))
+        self._terminate(task, EndReason.USER_ENDED)
         self._settle()
 
     def customer_hang_up(self, task_id: str) -> None:
@@ -1134,9 +1183,29 @@ class Engine:
                 self._terminate(
                     task, EndReason.TRANSFERRED_OUT if gone else EndReason.CUSTOMER_HANGUP
                 )
+        elif isinstance(event, (v.LegAnswered, v.LegEnded)):
+            self._leg_event(task, event)
         else:
             self.workflows.voice(task, event)
         self._settle()
+
+    def _leg_event(self, task: Task, event: v.LegAnswered | v.LegEnded) -> None:
+        """The phone of an offer (leg id = offer id) was answered or stopped ringing.
+
+        Answering accepts the offer (the conference leg the engine rang joins the
+        call on answer, so nothing needs bridging). A leg that rang out is the
+        offer's ring timeout (RONA); any other end before an answer is a decline.
+        A leg whose offer is closed already (withdrawn, timed out) is ignored.
+        """
+        offer = task.offers.get(event.leg_id)
+        if offer is None or offer.user_id != event.user_id or offer.kind is OfferKind.TRANSFER:
+            return
+        if isinstance(event, v.LegAnswered):
+            self._connect(task, offer.user_id, offer.id)
+        elif event.reason is v.CallEndReason.NO_ANSWER:
+            self._ring_timeout(task, offer.id, leg_gone=True)
+        else:
+            self._decline(task, offer.user_id, offer.id)
 
     def _incoming_call(self, event: v.IncomingCall) -> None:
         st = self.state
