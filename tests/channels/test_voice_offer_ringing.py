@@ -107,15 +107,17 @@ def test_a_phone_that_rings_out_is_one_rona_not_two() -> None:
     assert first.keys().isdisjoint(line.engine.state.tasks[task_id].offers)
 
 
-def test_accepting_in_the_client_stops_the_phone_ringing() -> None:
+def test_accepting_in_the_client_bridges_the_ringing_leg_into_the_call() -> None:
     line = Line()
     call_id, task_id = line.queued_call()
     (offer_id,) = line.engine.state.tasks[task_id].offers
     line.engine.accept("anna", task_id)
     line.voice.settle()
     assert line.engine.state.tasks[task_id].state is TaskState.CONNECTED
-    assert [c["leg_id"] for c in line.commands("cancel_ring")] == [offer_id]
-    assert "ring_cancelled" in line.said(call_id)
+    assert [c["leg_id"] for c in line.commands("bridge")] == [offer_id]
+    assert line.commands("cancel_ring") == []
+    assert line.said(call_id)[-2:] == ["answered", "bridged"]
+    assert line.sim.find_leg("anna", call_id, ringing=False).leg_id == offer_id
     assert line.voice.refused == []
 
 

@@ -958,7 +958,12 @@ class Engine:
         self._user(user_id)
         task = self._live_task(task_id)
         offer_id = self._user_offer(task, user_id)
-        self._stop_ringing(task, offer_id)  # accepted in the client, not on the phone
+        if task.call_id is not None and task.offers[offer_id].kind is not OfferKind.TRANSFER:
+            # Accepted in the client rather than on the ringing phone: the provider joins
+            # the user's ringing leg to the call (its ringing ends with that).
+            self._voice(
+                task, v.Bridge(command_id=self.ids(), call_id=task.call_id, leg_id=offer_id)
+            )
         self._connect(task, user_id, offer_id)
 
     def _connect(self, task: Task, user_id: str, offer_id: str) -> None:
