@@ -213,3 +213,77 @@ def test_the_caller_hanging_up_in_the_queue_ends_the_task_as_abandoned(phone: Ph
     p.call("POST", f"{SIM}/calls/{call['id']}/hangup")
     done = p.call("GET", f"{API}/tasks/{task['id']}")
     assert (done["state"], done["end_reason"]) == ("terminated", "customer_hangup")
+
+
+def _ringing(p: Phone) -> tuple[str, str, str]:
+    """A caller presses 1 and Anna's simulated phone rings: (call id, task id, Anna's id)."""
+    _, anna = _hotline(p)
+    call_id = p.call("POST", f"{SIM}/calls", {"to": "+41445550000", "caller": "+41791234567"}, 201)[
+        "id"
+    ]
+    p.until(lambda: p.call("GET", f"{SIM}/calls/{call_id}"), lambda c: MENU in _prompts(c), "menu")
+    p.call("POST", f"{SIM}/calls/{call_id}/digits", {"digits": "1"})
+    rings = p.until(
+        lambda: p.call("GET", f"{SIM}/calls/{call_id}"),
+        lambda c: any(leg["state"] == "ringing" for leg in c["legs"]),
+        "Anna's phone to ring",
+    )
+    (leg,) = rings["legs"]
+    assert leg["user_id"] == anna
+    (task,) = p.call("GET", f"{API}/tasks")["items"]
+    assert task["state"] == "offered"
+    assert [o["offer_id"] for o in task["offers"]] == [leg["leg_id"]]
+    return call_id, task["id"], anna
+
+
+def _agent_hangs_up(p: Phone, call_id: str, task_id: str, anna: str) -> list[Any]:
+    """Anna ends the task: the call ends in the simulator; the outcome is journaled."""
+    p.call("POST", f"{API}/tasks/{task_id}/hangup", {"user_id": anna})
+    ended = p.call("GET", f"{API}/tasks/{task_id}")
+    assert (ended["state"], ended["end_reason"]) == ("terminated", "user_ended")
+    call = p.until(
+        lambda: p.call("GET", f"{SIM}/calls/{call_id}"),
+        lambda c: c["state"] == "ended",
+        "the call to end",
+    )
+    assert call["ended_by"] == "system"
+    last = call["transcript"][-1]
+    assert last["who"] == "switchboard", last  # Switchboard hung up on Anna's behalf
+    host = p.tenancy.hosts["tenant-a"]
+    events = [e for e in host.read_journal(0) if e.data.get("task_id") == task_id]
+    (terminated,) = [e for e in events if e.name == "task.terminated"]
+    assert terminated.data["end_reason"] == "user_ended"
+    return events
+
+
+def test_the_agent_answers_the_ringing_phone_then_hangs_up(phone: Phone) -> None:
+    p = phone
+    call_id, task_id, anna = _ringing(p)
+    answered = p.call("POST", f"{SIM}/calls/{call_id}/phone/answer", {"user_id": anna})
+    assert answered["leg_state"] == "answered"
+    task = p.until(
+        lambda: p.call("GET", f"{API}/tasks/{task_id}"),
+        lambda t: t["state"] == "connected",
+        "the answer to connect the task",
+    )
+    assert task["connected_user_id"] == anna
+    events = _agent_hangs_up(p, call_id, task_id, anna)
+    commands = [e.data["command"]["type"] for e in events if e.name == "voice.command"]
+    assert "ring_user" in commands and commands[-1] == "hang_up"
+    assert "bridge" not in commands  # a conference leg joins the call when answered
+
+
+def test_the_agent_accepts_in_the_client_then_hangs_up(phone: Phone) -> None:
+    p = phone
+    call_id, task_id, anna = _ringing(p)
+    accepted = p.call("POST", f"{API}/tasks/{task_id}/accept", {"user_id": anna})
+    assert accepted["state"] == "connected"
+    bridged = p.until(
+        lambda: p.call("GET", f"{SIM}/calls/{call_id}"),
+        lambda c: any(e["what"] == "bridged" for e in c["transcript"]),
+        "Anna to be bridged into the call",
+    )
+    assert [leg["state"] for leg in bridged["legs"]] == ["answered"]
+    events = _agent_hangs_up(p, call_id, task_id, anna)
+    commands = [e.data["command"]["type"] for e in events if e.name == "voice.command"]
+    assert commands[-1] == "hang_up" and "bridge" in commands and "cancel_ring" not in commands
