@@ -29,7 +29,7 @@ import math
 import random
 import statistics
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -39,7 +39,7 @@ from switchboard.domain import config as cfg
 from switchboard.domain.enums import Presence
 from switchboard.domain.errors import DomainError
 from switchboard.engine.clock import VirtualClock
-from switchboard.engine.engine import Engine, JournalPort
+from switchboard.engine.engine import Engine, EngineMetrics, JournalPort
 from switchboard.engine.events import Event
 
 
@@ -98,6 +98,61 @@ def sequential_ids(prefix: int = 0) -> Callable[[], str]:
     """Deterministic UUID-shaped ids, so that seeded runs are reproducible."""
     counter = itertools.count(1)
     return lambda: str(uuid.UUID(int=(prefix << 64) | next(counter)))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """One arrival as the traffic model drew it."""
+
+    service_id: str
+    handle_s: float
+    patience_s: float | None  # None: waits as long as it takes
+
+
+class CallerModel:
+    """The traffic's random models: which service a caller wants, how long the call
+    takes, how long the caller waits, and the gap to the next arrival.
+
+    One object for every driver of the same traffic (this simulator and the voice
+    channel's), drawing from one seeded `Random` in a fixed order — a caller's
+    service, handle time and patience, then the gap to the next — so one seed
+    gives the same callers at the same instants whichever way they arrive.
+    """
+
+    def __init__(
+        self,
+        params: TrafficParams,
+        service_weights: Sequence[tuple[str, float]],
+        rng: random.Random,
+    ) -> None:
+        if not service_weights:
+            raise ValueError("service_weights must name at least one service.")
+        self.params = params
+        self.rng = rng
+        self._services = [s for s, _ in service_weights]
+        self._cum = list(itertools.accumulate(w for _, w in service_weights))
+        self._lambda = params.arrivals_per_hour / 3600.0
+        if params.handle_distribution == "lognormal":
+            sigma2 = math.log(1 + params.handle_cv**2)
+            self._ln_mu = math.log(params.aht_s) - sigma2 / 2
+            self._ln_sigma = math.sqrt(sigma2)
+
+    def handle_time(self) -> float:
+        if self.params.handle_distribution == "lognormal":
+            return self.rng.lognormvariate(self._ln_mu, self._ln_sigma)
+        return self.rng.expovariate(1.0 / self.params.aht_s)
+
+    def caller(self) -> Caller:
+        pick = self.rng.random() * self._cum[-1]
+        service_id = self._services[next(i for i, c in enumerate(self._cum) if c >= pick)]
+        handle_s = self.handle_time()
+        patience_s = self.params.patience_s
+        patience = self.rng.expovariate(1.0 / patience_s) if patience_s is not None else None
+        return Caller(service_id, handle_s, patience)
+
+    def gap(self) -> float:
+        """Seconds until the next arrival (Poisson arrivals)."""
+        return self.rng.expovariate(self._lambda)
 
 
 @dataclass(slots=True)
@@ -169,41 +224,23 @@ class Simulator:
             self.engine.set_presence(user_id, Presence.AVAILABLE)
         self.engine.commit()
         self.start = self.clock.now()
-        weights = scenario.service_weights
-        self._services = [s for s, _ in weights]
-        self._cum = list(itertools.accumulate(w for _, w in weights))
-        self._lambda = params.arrivals_per_hour / 3600.0
-        if params.handle_distribution == "lognormal":
-            sigma2 = math.log(1 + params.handle_cv**2)
-            self._ln_mu = math.log(params.aht_s) - sigma2 / 2
-            self._ln_sigma = math.sqrt(sigma2)
+        self.callers = CallerModel(params, scenario.service_weights, self.rng)
 
     # ---------------------------------------------------------------- world
 
     def _at(self, when: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._heap, (when, next(self._order), action))
 
-    def _handle_time(self) -> float:
-        if self.params.handle_distribution == "lognormal":
-            return self.rng.lognormvariate(self._ln_mu, self._ln_sigma)
-        return self.rng.expovariate(1.0 / self.params.aht_s)
-
     def _arrive(self, index: int) -> None:
         now = self.clock.now()
-        pick = self.rng.random() * self._cum[-1]
-        service_id = self._services[next(i for i, c in enumerate(self._cum) if c >= pick)]
-        record = CallRecord(arrived=now, index=index, handle_s=self._handle_time())
-        patience = (
-            self.rng.expovariate(1.0 / self.params.patience_s)
-            if self.params.patience_s is not None
-            else None
-        )
-        task = self.engine.create_task(service_id=service_id)
+        caller = self.callers.caller()
+        record = CallRecord(arrived=now, index=index, handle_s=caller.handle_s)
+        task = self.engine.create_task(service_id=caller.service_id)
         self.records[task.id] = record
-        if patience is not None:
-            self._at(now + patience, lambda: self._give_up(task.id))
+        if caller.patience_s is not None:
+            self._at(now + caller.patience_s, lambda: self._give_up(task.id))
         if index + 1 < self.params.calls:
-            self._at(now + self.rng.expovariate(self._lambda), lambda: self._arrive(index + 1))
+            self._at(now + self.callers.gap(), lambda: self._arrive(index + 1))
 
     def _give_up(self, task_id: str) -> None:
         task = self.engine.state.tasks.get(task_id)
@@ -289,48 +326,72 @@ class Simulator:
         return self._result()
 
     def _result(self) -> RunResult:
-        p = self.params
-        measured = [r for r in self.records.values() if r.index >= p.warmup_calls]
-        t = p.sl_threshold_s
-        answered = [r for r in measured if r.answered is not None]
-        waits_answered = [r.answered - r.arrived for r in answered if r.answered is not None]
-        within = sum(1 for w in waits_answered if w <= t)
-        short_abandons = sum(
-            1 for r in measured if r.abandoned is not None and r.abandoned - r.arrived < t
+        return measure(
+            self.records.values(),
+            self.params,
+            agents=len(self.scenario.user_ids),
+            start=self.start,
+            end=self.clock.now(),
+            metrics=self.engine.metrics,
         )
-        n = len(measured)
-        all_waits = [
-            (r.answered if r.answered is not None else (r.abandoned or r.arrived)) - r.arrived
-            for r in measured
-        ]
-        # Occupancy over the arrival window only: the drain after the last arrival would
-        # otherwise dilute it.
-        first = min((r.arrived for r in measured), default=self.start)
-        last = max((r.arrived for r in self.records.values()), default=first)
-        span = max(last - first, 1e-9)
-        talk = 0.0
-        for r in answered:
-            if r.answered is not None:
-                end = r.ended if r.ended is not None else r.answered + r.handle_s
-                talk += max(0.0, min(end, last) - max(r.answered, first))
-        agents = len(self.scenario.user_ids)
-        base = n - short_abandons
-        return RunResult(
-            calls=len(self.records),
-            measured_calls=n,
-            service_level=within / base if base else 0.0,
-            service_level_all=within / n if n else 0.0,
-            asa_seconds=statistics.fmean(waits_answered) if waits_answered else 0.0,
-            mean_wait_seconds=statistics.fmean(all_waits) if all_waits else 0.0,
-            p_wait=sum(1 for w in all_waits if w > 0) / n if n else 0.0,
-            abandon_rate=sum(1 for r in measured if r.abandoned is not None) / n if n else 0.0,
-            occupancy=talk / (agents * span),
-            virtual_seconds=self.clock.now() - self.start,
-            events=self.engine.metrics.events,
-            offers=self.engine.metrics.offers,
-            sweeper_recoveries=self.engine.metrics.sweeper_recoveries,
-            waits=waits_answered,
-        )
+
+
+def measure(
+    records: Iterable[CallRecord],
+    params: TrafficParams,
+    *,
+    agents: int,
+    start: float,
+    end: float,
+    metrics: EngineMetrics,
+) -> RunResult:
+    """The KPIs of a finished run (definitions in the module docstring).
+
+    Shared by every driver of the same traffic (this simulator, the voice
+    channel's), so their figures mean the same thing and can be compared.
+    """
+    p = params
+    every = list(records)
+    measured = [r for r in every if r.index >= p.warmup_calls]
+    t = p.sl_threshold_s
+    answered = [r for r in measured if r.answered is not None]
+    waits_answered = [r.answered - r.arrived for r in answered if r.answered is not None]
+    within = sum(1 for w in waits_answered if w <= t)
+    short_abandons = sum(
+        1 for r in measured if r.abandoned is not None and r.abandoned - r.arrived < t
+    )
+    n = len(measured)
+    all_waits = [
+        (r.answered if r.answered is not None else (r.abandoned or r.arrived)) - r.arrived
+        for r in measured
+    ]
+    # Occupancy over the arrival window only: the drain after the last arrival would
+    # otherwise dilute it.
+    first = min((r.arrived for r in measured), default=start)
+    last = max((r.arrived for r in every), default=first)
+    span = max(last - first, 1e-9)
+    talk = 0.0
+    for r in answered:
+        if r.answered is not None:
+            finish = r.ended if r.ended is not None else r.answered + r.handle_s
+            talk += max(0.0, min(finish, last) - max(r.answered, first))
+    base = n - short_abandons
+    return RunResult(
+        calls=len(every),
+        measured_calls=n,
+        service_level=within / base if base else 0.0,
+        service_level_all=within / n if n else 0.0,
+        asa_seconds=statistics.fmean(waits_answered) if waits_answered else 0.0,
+        mean_wait_seconds=statistics.fmean(all_waits) if all_waits else 0.0,
+        p_wait=sum(1 for w in all_waits if w > 0) / n if n else 0.0,
+        abandon_rate=sum(1 for r in measured if r.abandoned is not None) / n if n else 0.0,
+        occupancy=talk / (agents * span),
+        virtual_seconds=end - start,
+        events=metrics.events,
+        offers=metrics.offers,
+        sweeper_recoveries=metrics.sweeper_recoveries,
+        waits=waits_answered,
+    )
 
 
 @dataclass(slots=True)
