@@ -62,6 +62,7 @@ def test_json_report_with_erlang_c_theory(capsys: pytest.CaptureFixture[str]) ->
     assert report["occupancy"] == pytest.approx(c.occupancy, abs=0.1)
     assert len(report["per_replication"]) == 1
     assert all(v == 0.0 for v in report["stdev"].values())
+    assert "voice" not in report  # only --voice adds its figures
 
 
 def test_patience_gives_erlang_a_theory(capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,6 +112,32 @@ def test_seed_makes_runs_reproducible(capsys: pytest.CaptureFixture[str]) -> Non
     three = simulate_json(capsys, "--calls", "600", "--seed", "6")
     assert one == two
     assert one["per_replication"] != three["per_replication"]
+
+
+def test_voice_runs_the_same_callers_as_phone_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--calls", "300", "--agents", "12", "--patience", "90", "--seed", "4")
+    plain = simulate_json(capsys, *args)
+    voice = simulate_json(capsys, *args, "--voice")
+    figures = voice["voice"]
+    assert figures["workflow"] == "Queue IVR Voicemail"
+    assert figures["calls_placed"] == figures["calls_ended"] == 300
+    assert figures["ivr_seconds"] == pytest.approx(3.5)  # the welcome before the queue
+    assert figures["answer_from_dial_seconds"] > voice["asa_seconds"]
+    assert voice["theory"] == plain["theory"]  # the queue is the same Erlang A queue
+    for key in KPI_KEYS:
+        assert voice[key] == pytest.approx(plain[key], abs=0.01), key
+    assert voice["per_replication"][0]["events"] > plain["per_replication"][0]["events"]
+
+
+def test_voice_with_replications_and_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    report = simulate_json(capsys, "--voice", "--calls", "200", "--replications", "2")
+    assert len(report["voice"]["per_replication"]) == 2
+    assert report["voice"]["calls_ended"] == 400
+    assert main(["simulate", "--voice", "--calls", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "Queue IVR Voicemail" in out
+    assert "IVR before the queue" in out
+    assert "Erlang C" in out
 
 
 def test_plot_writes_a_png(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -3,6 +3,12 @@
 Without `--acw` and `--ring-time` the run is the pure Erlang setting (always
 available agents, instant accept, no RONA, no ACW), and the output puts the
 Erlang C (or, with `--patience`, Erlang A) prediction beside each figure.
+
+With `--voice` the same callers are phone calls through the voice simulator and
+a published "Queue IVR Voicemail" workflow: they dial, hear the welcome, queue,
+agents' phones ring and are answered, and callers out of patience hang up. The
+KPIs measure the same queue (waits start at the queue); the time in the IVR
+before it is reported beside them.
 """
 
 from __future__ import annotations
@@ -10,6 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from switchboard.channels.voice.traffic import WORKFLOW_TEMPLATE, VoiceRunResult, VoiceTraffic
 from switchboard.cli.progress import progress_bar, stderr
 from switchboard.engine.erlang import erlang_a, erlang_c, offered_load
 from switchboard.engine.scenarios import erlang_scenario
@@ -64,6 +74,11 @@ def register(commands: Any) -> None:
     p.add_argument("--handle-cv", type=float, default=1.0, help="lognormal coefficient of var.")
     p.add_argument("--acw", type=int, default=None, help="after-call work per call, seconds")
     p.add_argument("--ring-time", type=float, default=0.0, help="seconds agents take to answer")
+    p.add_argument(
+        "--voice",
+        action="store_true",
+        help="send the calls through the voice simulator and a queue workflow (slower)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE.png", help="write a plot of the wait distribution")
     p.add_argument("--demo", action="store_true", help="a ready-made demo (make run)")
@@ -75,11 +90,14 @@ class Job:
     params: TrafficParams
     agents: int
     acw: int | None
+    voice: bool = False
 
 
-def _run_one(job: Job) -> RunResult:
+def _run_one(job: Job, progress: Callable[[int], None] | None = None) -> RunResult | VoiceRunResult:
     scenario = erlang_scenario(job.agents, acw_s=job.acw)
-    return Simulator(scenario, job.params).run()
+    if job.voice:
+        return VoiceTraffic(scenario, job.params, progress=progress).run()
+    return Simulator(scenario, job.params, progress=progress).run()
 
 
 def _params(args: argparse.Namespace, seed: int) -> TrafficParams:
@@ -138,27 +156,32 @@ def run(args: argparse.Namespace) -> int:
     if args.replications < 1:
         raise ValueError(f"--replications must be at least 1; got {args.replications}")
     jobs = [
-        Job(_params(args, args.seed + i), args.agents, args.acw) for i in range(args.replications)
+        Job(_params(args, args.seed + i), args.agents, args.acw, args.voice)
+        for i in range(args.replications)
     ]
     show = not args.json
-    results: list[RunResult] = []
+    outcomes: list[RunResult | VoiceRunResult] = []
     if len(jobs) == 1:
         job = jobs[0]
-        with progress_bar("simulating calls", job.params.calls, enabled=show) as advance:
-            scenario = erlang_scenario(job.agents, acw_s=job.acw)
-            results.append(Simulator(scenario, job.params, progress=advance).run())
+        what = "simulating phone calls" if job.voice else "simulating calls"
+        with progress_bar(what, job.params.calls, enabled=show) as advance:
+            outcomes.append(_run_one(job, advance))
     else:
         workers = min(len(jobs), os.cpu_count() or 1)
         with (
             progress_bar("replications", len(jobs), enabled=show) as advance,
             ProcessPoolExecutor(max_workers=workers) as pool,
         ):
-            for result in pool.map(_run_one, jobs):
-                results.append(result)
+            for outcome in pool.map(_run_one, jobs):
+                outcomes.append(outcome)
                 advance(1)
+    results = [o.run if isinstance(o, VoiceRunResult) else o for o in outcomes]
+    voice = [o for o in outcomes if isinstance(o, VoiceRunResult)]
     summary = Summary(results)
     predicted = theory(args)
     report = _report(args, summary, predicted)
+    if args.voice:
+        report["voice"] = _voice_report(voice)
     if args.plot:
         _plot(args.plot, results, args.sl_threshold)
         report["plot"] = args.plot
@@ -192,12 +215,33 @@ def _report(
     return report
 
 
+def _voice_report(runs: list[VoiceRunResult]) -> dict[str, Any]:
+    """What only a run of phone calls has, beside the KPIs (means over replications)."""
+    refused: Counter[str] = Counter()
+    for r in runs:
+        refused.update(r.refused)
+    return {
+        "workflow": WORKFLOW_TEMPLATE,
+        "ivr_seconds": statistics.fmean(r.ivr_seconds for r in runs),
+        "answer_from_dial_seconds": statistics.fmean(r.answer_from_dial_seconds for r in runs),
+        "calls_placed": sum(r.calls_placed for r in runs),
+        "calls_ended": sum(r.calls_ended for r in runs),
+        "voice_commands": sum(r.voice_commands for r in runs),
+        "voice_events": sum(r.voice_events for r in runs),
+        "refused": dict(sorted(refused.items())),
+        "per_replication": [r.figures() for r in runs],
+    }
+
+
 def _print(report: dict[str, Any], summary: Summary, predicted: dict[str, Any] | None) -> None:
     console = Console()
     title = (
         f"{report['replications']} × {report['calls']:,} calls · {report['agents']} agents · "
         f"{report['arrivals_per_hour']:g}/h · AHT {report['aht_seconds']:g} s"
     )
+    voice = report.get("voice")
+    if voice is not None:
+        title += f" · phone calls via {voice['workflow']}"
     table = Table(title=title)
     table.add_column("KPI")
     table.add_column("simulated", justify="right")
@@ -223,7 +267,19 @@ def _print(report: dict[str, Any], summary: Summary, predicted: dict[str, Any] |
             value = predicted.get(key)
             row.append(fmt.format(value) if value is not None else "—")
         table.add_row(*row)
+    if voice is not None:
+        extra = [
+            ("IVR before the queue, s", voice["ivr_seconds"]),
+            ("Answer from dialling, s", voice["answer_from_dial_seconds"]),
+        ]
+        for label, value in extra:
+            blanks = len(table.columns) - 2
+            table.add_row(label, f"{value:.2f}", *([""] * blanks))
     console.print(table)
+    if voice is not None and voice["calls_ended"] != voice["calls_placed"]:
+        stderr.print(
+            f"[red]{voice['calls_placed'] - voice['calls_ended']} call(s) never ended: a bug.[/red]"
+        )
     if report["sweeper_recoveries"]:
         stderr.print(
             f"[red]The sweeper recovered {report['sweeper_recoveries']} offer(s): a bug.[/red]"
