@@ -81,6 +81,8 @@ NO_MEDIA_PROMPT_S: Final = 2.0
 #: Ring time bounds of a provider redirect (11 §1.2).
 _REDIRECT_TIMEOUT: Final = (15, 90)
 _STAY: Final = Step()
+#: The phase of a task without a call that stands in for a silent caller.
+_NO_MEDIA: Final = "no_media"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,13 @@ class _Ctx:
 
 
 def step(node: Node, modality: Modality, wait: Wait | None, given: Input, facts: Facts) -> Step:
-    """What `given` does to `node`, which waits for `wait` (None: just entered)."""
+    """What `given` does to `node`, which waits for `wait` (None: just entered).
+
+    A `_no_media` wait is the same for every activity that makes one: only its
+    timeout ends it, through the exit it names. It is handled here, once.
+    """
+    if wait is not None and wait.phase == _NO_MEDIA:
+        return _silent(wait, given)
     ctx = _Ctx(node, effective_settings(node, modality), wait, facts)
     return _ACTIVITIES[node.type](ctx, given)
 
@@ -142,7 +150,7 @@ def _no_media(
     """A caller who does nothing, for as long as the activity would wait for them."""
     return Step(
         effects=effects,
-        wait=Wait("no_media", deadline=ctx.facts.now + seconds, memo=exit_name),
+        wait=Wait(_NO_MEDIA, deadline=ctx.facts.now + seconds, memo=exit_name),
         notes=(
             ctx.note(
                 "no_media",
@@ -153,14 +161,12 @@ def _no_media(
     )
 
 
-def _silent(ctx: _Ctx, given: Input) -> Step | None:
-    """The end of a `_no_media` wait, if this input is it (None: not such a wait)."""
-    if ctx.wait is None or ctx.wait.phase != "no_media":
-        return None
+def _silent(wait: Wait, given: Input) -> Step:
+    """A `_no_media` wait: the silent caller's time is up at its timeout, not before."""
     if not isinstance(given, Timeout):
         return _STAY
-    assert ctx.wait.memo is not None
-    return Step(exit=ctx.wait.memo)
+    assert wait.memo is not None
+    return Step(exit=wait.memo)
 
 
 def _media_failed(event: v.VoiceEvent) -> bool:
@@ -227,9 +233,6 @@ def _announcement(ctx: _Ctx, given: Input) -> Step:
             barge_in=ctx.flag("barge_in"),
         )
         return Step(commands=(play,), wait=Wait("play", play.command_id), notes=tuple(notes))
-    silent = _silent(ctx, given)
-    if silent is not None:
-        return silent
     event = ctx.result_of(given)
     if event is None:
         return _STAY
@@ -312,9 +315,6 @@ def _input_customer(ctx: _Ctx, given: Input) -> Step:
             tries = ctx.number("retries") + 1
             return _no_media(ctx, "no_input", ctx.number("timeout_s") * tries)
         return _collect(ctx, 0)
-    silent = _silent(ctx, given)
-    if silent is not None:
-        return silent
     event = ctx.result_of(given)
     if event is None or ctx.wait is None:
         return _STAY
@@ -348,9 +348,6 @@ def _collect_information(ctx: _Ctx, given: Input) -> Step:
             tries = ctx.number("retries") + 1
             return _no_media(ctx, "no_input", ctx.number("first_digit_timeout_s") * tries)
         return _collect(ctx, 0, max_digits=ctx.number("max_digits"))
-    silent = _silent(ctx, given)
-    if silent is not None:
-        return silent
     event = ctx.result_of(given)
     if event is None or ctx.wait is None:
         return _STAY
@@ -691,9 +688,6 @@ def _voice_message(ctx: _Ctx, given: Input) -> Step:
             wait=Wait("recording", record.command_id),
             notes=tuple(notes),
         )
-    silent = _silent(ctx, given)
-    if silent is not None:
-        return silent
     event = ctx.result_of(given)
     if event is None:
         return _STAY
@@ -750,9 +744,6 @@ def _record_consent(ctx: _Ctx, given: Input) -> Step:
             first_digit_timeout_s=ctx.number("timeout_s"),
         )
         return Step(commands=(ask,), wait=Wait("collect", ask.command_id), notes=tuple(notes))
-    silent = _silent(ctx, given)
-    if silent is not None:
-        return silent
     event = ctx.result_of(given)
     if event is None:
         return _STAY
