@@ -439,6 +439,24 @@ def test_no_next_change_for_a_calendar_open_around_the_clock() -> None:
     assert hours.resolve(at("2026-03-29 01:30")).state is OPEN
 
 
+@pytest.mark.parametrize(
+    "when",
+    ["2026-12-24 18:00", "2026-12-24 09:00", "2026-12-25 12:00", "2026-01-10 12:00"],
+)
+def test_next_changes_finds_both_changes_in_one_scan(when: str) -> None:
+    # The answer's look-ahead: the same two changes as two separate searches.
+    hours = OpeningHours.of_calendar(OFFICE, tenant_zone="UTC")
+    assert hours.next_changes(at(when)) == (
+        hours.next_change(at(when)),
+        hours.next_change(at(when), openness_only=True),
+    )
+    always = calendar(weekly("always", OPEN, tuple(Weekday), "00:00", "24:00"))
+    assert OpeningHours.of_calendar(always, tenant_zone="UTC").next_changes(at(when)) == (
+        None,
+        None,
+    )
+
+
 def test_next_change_message_names_the_local_time() -> None:
     found = OpeningHours.of_calendar(OFFICE, tenant_zone="UTC").next_change(at("2026-01-08 18:00"))
     assert found is not None

@@ -32,7 +32,7 @@ Nothing here reads a clock: the caller says which instant it asks about.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -539,18 +539,51 @@ class OpeningHours:
         With `openness_only`, only a change between open and closed counts (closed
         → holiday does not), which answers "when do we open again?". None means
         nothing changes within `horizon_days` (a calendar open around the clock, a
-        service without calendars). Candidates are every occurrence boundary and
-        zone transition, a day at a time; the state only changes at one of them,
-        so the first candidate with a different state is the answer.
+        service without calendars).
         """
         begin = _utc(at)
+        current = self.resolve(begin).state
+        for instant, later in self._candidates(begin, horizon_days):
+            if openness_only:
+                changed = later.state.is_open != current.is_open
+            else:
+                changed = later.state is not current
+            if changed:
+                return _change(instant, later)
+        return None
 
-        def key(state: OpeningState) -> object:
-            return state.is_open if openness_only else state
+    def next_changes(
+        self, at: datetime, *, horizon_days: int = NEXT_CHANGE_HORIZON_DAYS
+    ) -> tuple[Change | None, Change | None]:
+        """`next_change(at)` and `next_change(at, openness_only=True)` in one scan.
 
-        current = key(self.resolve(begin).state)
+        The look-ahead is the costly part of an answer (a year of candidates when
+        nothing changes), and the second search would walk the first one's days
+        again: the first change of openness is never before the first change of
+        state, so one scan that goes on until openness changes finds both.
+        """
+        begin = _utc(at)
+        current = self.resolve(begin).state
+        first: Change | None = None
+        for instant, later in self._candidates(begin, horizon_days):
+            if first is None and later.state is not current:
+                first = _change(instant, later)
+            if later.state.is_open != current.is_open:
+                return first, _change(instant, later)
+        return first, None
+
+    def _candidates(
+        self, begin: datetime, horizon_days: int
+    ) -> Iterator[tuple[datetime, Resolution]]:
+        """Every instant after `begin` at which the state may change, with the state
+        from then on, in order, up to `horizon_days` ahead.
+
+        Candidates are every occurrence boundary and zone transition, a day at a
+        time; the state only changes at one of them, so the first candidate with a
+        different state is the next change.
+        """
         if not self.judges:
-            return None
+            return
         limit = begin + timedelta(days=horizon_days)
         window_start = begin
         while window_start < limit:
@@ -559,18 +592,19 @@ class OpeningHours:
             for judge in self.judges:
                 candidates |= judge.boundaries(window_start, window_end)
             for instant in sorted(c for c in candidates if c > begin):
-                later = self.resolve(instant)
-                if key(later.state) != current:
-                    local = later.local_time or instant
-                    when = _when(local, later.time_zone or "UTC")
-                    return Change(
-                        at=instant,
-                        local_time=local,
-                        state=later.state,
-                        message=f"{_STATE_WORDS[later.state]} from {when}.",
-                    )
+                yield instant, self.resolve(instant)
             window_start = window_end
-        return None
+
+
+def _change(instant: datetime, later: Resolution) -> Change:
+    local = later.local_time or instant
+    when = _when(local, later.time_zone or "UTC")
+    return Change(
+        at=instant,
+        local_time=local,
+        state=later.state,
+        message=f"{_STATE_WORDS[later.state]} from {when}.",
+    )
 
 
 # --------------------------------------------------------------------------- wording

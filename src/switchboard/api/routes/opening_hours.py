@@ -148,6 +148,7 @@ def _change(found: Change | None) -> ChangeOut | None:
 
 def _answer(hours: OpeningHours, at: datetime) -> OpeningHoursOut:
     result: Resolution = hours.resolve(at)
+    next_change, next_open_change = hours.next_changes(at)
     calendar = result.calendar
     return OpeningHoursOut(
         at=_iso(result.at),
@@ -164,8 +165,8 @@ def _answer(hours: OpeningHours, at: datetime) -> OpeningHoursOut:
         period=_period(result.occurrence) if result.occurrence is not None else None,
         overridden=[_period(o) for o in result.overridden],
         notes=list(result.notes),
-        next_change=_change(hours.next_change(at)),
-        next_open_change=_change(hours.next_change(at, openness_only=True)),
+        next_change=_change(next_change),
+        next_open_change=_change(next_open_change),
     )
 
 
