@@ -545,11 +545,18 @@ class Engine:
             and (entered + level.time_in_level_s <= now)
         )
 
-    def _voice(self, task: Task, command: v.VoiceCommand) -> None:
-        """Journal a provider command for the task's call (the outbox sends it)."""
+    def _voice(
+        self, task: Task | None, command: v.VoiceCommand, call_id: str | None = None
+    ) -> None:
+        """Journal a provider command for the task's call, or for `call_id` when the call
+        has no task (the outbox sends it). Every `voice.command` is written here."""
         self._emit(
             "voice.command",
-            {"task_id": task.id, "call_id": task.call_id, "command": v.to_json(command)},
+            {
+                "task_id": task.id if task is not None else None,
+                "call_id": task.call_id if task is not None else call_id,
+                "command": v.to_json(command),
+            },
         )
 
     def _stop_ringing(self, task: Task, offer_id: str) -> None:
@@ -800,7 +807,7 @@ class Engine:
         task = st.tasks[task_id]
         if rejection is not None:
             if call_id is not None and kind.is_audio:
-                self.workflows._command(
+                self._voice(
                     task,
                     v.Reject(command_id=self.ids(), call_id=call_id, reason=v.RejectReason.BUSY),
                 )
@@ -1227,20 +1234,10 @@ class Engine:
         )
         if service is None:
             log.info("incoming call %s to %r: no such service; rejected", event.call_id, event.to)
-            self._emit(
-                "voice.command",
-                {
-                    "task_id": None,
-                    "call_id": event.call_id,
-                    "command": v.to_json(
-                        v.Reject(
-                            command_id=self.ids(),
-                            call_id=event.call_id,
-                            reason=v.RejectReason.FORBIDDEN,
-                        )
-                    ),
-                },
+            reject = v.Reject(
+                command_id=self.ids(), call_id=event.call_id, reason=v.RejectReason.FORBIDDEN
             )
+            self._voice(None, reject, call_id=event.call_id)
             return
         self.create_task(
             service_id=service.id,

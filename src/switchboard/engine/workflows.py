@@ -182,7 +182,9 @@ class Runner:
         if run is None:
             return
         if run.wait is not None and run.wait.command_id is not None and task.call_id:
-            self._command(task, v.CancelMedia(command_id=self.engine.ids(), call_id=task.call_id))
+            self.engine._voice(
+                task, v.CancelMedia(command_id=self.engine.ids(), call_id=task.call_id)
+            )
         self._ended(run, rt.Ending.HANDED_OVER, None)
 
     def stop(self, task: Task, end_reason: EndReason) -> None:
@@ -196,7 +198,7 @@ class Runner:
             return
         self._ended(run, rt.Ending.TASK_ENDED, end_reason.value)
         if task.call_id is not None and end_reason not in _CALL_GONE:
-            self._command(task, v.HangUp(command_id=self.engine.ids(), call_id=task.call_id))
+            self.engine._voice(task, v.HangUp(command_id=self.engine.ids(), call_id=task.call_id))
 
     # ------------------------------------------------------------------ the loop
 
@@ -251,7 +253,7 @@ class Runner:
             if self.running(task.id) is not run:
                 return  # the effect handed the task on (a transfer) or ended it
         for command in result.commands:
-            self._command(task, command)
+            self.engine._voice(task, command)
         if result.end is not None:
             self._ended(run, result.end, result.error)
             return
@@ -291,24 +293,15 @@ class Runner:
         """End the run; what becomes of the task follows from how it ended."""
         engine = self.engine
         task = self.state.tasks[run.task_id]
-        engine._emit(
-            "workflow.ended",
-            {"task_id": task.id, "node_id": run.node_id, "reason": ending.value, "error": error},
-        )
+        engine._emit("workflow.ended", _ended_data(task, run, ending, error))
         if ending is rt.Ending.DISCONNECTED:
             engine._terminate(task, EndReason.WORKFLOW_DISCONNECT)
         elif ending is rt.Ending.TRANSFERRED_OUT:
             engine._terminate(task, EndReason.TRANSFERRED_OUT)
         elif ending is rt.Ending.FAILED:
             if task.call_id is not None and task.kind.is_audio:
-                self._command(task, v.HangUp(command_id=engine.ids(), call_id=task.call_id))
+                engine._voice(task, v.HangUp(command_id=engine.ids(), call_id=task.call_id))
             engine._terminate(task, EndReason.ERROR, detail=error)
-
-    def _command(self, task: Task, command: v.VoiceCommand) -> None:
-        self.engine._emit(
-            "voice.command",
-            {"task_id": task.id, "call_id": task.call_id, "command": v.to_json(command)},
-        )
 
     # ------------------------------------------------------------------ effects
 
@@ -484,8 +477,10 @@ class Runner:
         return _Facts(self.engine, task)
 
 
-def _ended_data(task: Task, run: rt.WorkflowRun, ending: rt.Ending) -> dict[str, Any]:
-    return {"task_id": task.id, "node_id": run.node_id, "reason": ending.value, "error": None}
+def _ended_data(
+    task: Task, run: rt.WorkflowRun, ending: rt.Ending, error: str | None = None
+) -> dict[str, Any]:
+    return {"task_id": task.id, "node_id": run.node_id, "reason": ending.value, "error": error}
 
 
 class _Facts:
