@@ -21,6 +21,7 @@ import inspect
 import typing
 import uuid
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -30,7 +31,7 @@ from switchboard.api.json_body import JsonRoute
 from switchboard.api.permissions import READ, WRITE, Actor, config_target, require
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input
-from switchboard.domain.access import Capability
+from switchboard.domain.access import Capability, Mode
 from switchboard.domain.validation import Issue, ValidationFailed
 from switchboard.domain.workflow import (
     TEMPLATES,
@@ -58,6 +59,19 @@ def _missing(workflow_id: str) -> ApiProblem:
     return ApiProblem(404, "workflow_not_found", f"No workflow with id '{workflow_id}'.")
 
 
+def _head(actor: Actor, engine: Engine, workflow_id: str, mode: Mode) -> Workflow:
+    """The workflow's current document, if the actor may `mode` it; else 404."""
+    head = engine.state.workflows.get(workflow_id)
+    if head is None:
+        raise _missing(workflow_id)
+    actor.allow(
+        engine,
+        config_target("workflow", head, engine.state, mode),
+        missing=_missing(workflow_id),
+    )
+    return head
+
+
 def _document(workflow: Workflow, response: Response) -> dict[str, Any]:
     response.headers["ETag"] = f'"{workflow.version}"'
     return dict(workflow.to_json())
@@ -69,6 +83,12 @@ async def get_workflow_schema(
 ) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) every valid workflow document satisfies."""
     await actor.run(lambda engine: None)  # the coarse check: may read workflows somewhere
+    return _schema()
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    """Built on first use, then kept: it follows from the activity catalogue alone."""
     return workflow_schema()
 
 
@@ -81,15 +101,7 @@ async def publish_workflow(
     """Publish the current draft; services may then use this version."""
 
     def work(engine: Engine) -> Workflow:
-        state = engine.state
-        head = state.workflows.get(entity_id)
-        if head is None:
-            raise _missing(entity_id)
-        actor.allow(
-            engine,
-            config_target("workflow", head, state, WRITE),
-            missing=_missing(entity_id),
-        )
+        _head(actor, engine, entity_id, WRITE)
         return engine.publish_workflow(entity_id)
 
     return _document(await actor.run(work), response)
@@ -116,13 +128,7 @@ async def workflow_issues(
     """Every problem of the current document against the tenant's configuration."""
 
     def work(engine: Engine) -> tuple[Workflow, list[WorkflowIssue]]:
-        state = engine.state
-        head = state.workflows.get(entity_id)
-        if head is None:
-            raise _missing(entity_id)
-        actor.allow(
-            engine, config_target("workflow", head, state, READ), missing=_missing(entity_id)
-        )
+        head = _head(actor, engine, entity_id, READ)
         return head, validate_workflow(head, references_from_catalog(engine.catalog()))
 
     head, issues = await actor.run(work)
@@ -224,7 +230,10 @@ def _jsonable_default(value: Any) -> Any:
     return value
 
 
-_TEMPLATES_OUT = [_template_out(key) for key in _BY_KEY]
+@cache
+def _templates_out() -> list[TemplateOut]:
+    """Built on first use, not at start-up: each one builds and validates its template."""
+    return [_template_out(key) for key in _BY_KEY]
 
 
 @router.get(
@@ -235,7 +244,7 @@ async def list_templates(
 ) -> list[TemplateOut]:
     """The built-in templates (04 §6) and the parameters each one takes."""
     await actor.run(lambda engine: None)  # the coarse check: may read workflows somewhere
-    return _TEMPLATES_OUT
+    return _templates_out()
 
 
 def _arguments(fn: Callable[..., Workflow], given: dict[str, Any]) -> dict[str, Any]:
