@@ -98,14 +98,7 @@ def check_update(new: Workflow, previous: Workflow) -> list[WorkflowIssue]:
         return issues
     if new.id != previous.id:
         fixed("id", f"id cannot be changed after creation; it is {previous.id!r}.")
-    for name in ("modality", "direction"):
-        old, now = getattr(previous, name), getattr(new, name)
-        if old != now:
-            fixed(
-                name,
-                f"{name} cannot be changed after creation; it is {old.value}. "
-                "Create a new workflow for another kind of task.",
-            )
+    issues += _kind_changes(new, previous)
     if new.version != previous.version:
         fixed(
             "version",
@@ -182,21 +175,23 @@ def check_save(
     The kind is fixed once created (services address workflows by kind), and
     the entity fields must be sound; graph problems are allowed in a draft.
     """
-    issues: list[WorkflowIssue] = []
-    if stored is not None:
-        for name in ("modality", "direction"):
-            old, now = getattr(stored, name), getattr(draft, name)
-            if old != now:
-                issues.append(
-                    WorkflowIssue(
-                        "immutable_field",
-                        name,
-                        f"{name} cannot be changed after creation; it is {old.value}. "
-                        "Create a new workflow for another kind of task.",
-                    )
-                )
+    issues = _kind_changes(draft, stored) if stored is not None else []
     issues += [i for i in errors(validate_workflow(draft, refs)) if i.path in ENTITY_PATHS]
     return issues
+
+
+def _kind_changes(new: Workflow, stored: Workflow) -> list[WorkflowIssue]:
+    """Modality or direction changed: services address a workflow by its kind."""
+    return [
+        WorkflowIssue(
+            "immutable_field",
+            name,
+            f"{name} cannot be changed after creation; it is {old.value}. "
+            "Create a new workflow for another kind of task.",
+        )
+        for name in ("modality", "direction")
+        if (old := getattr(stored, name)) != getattr(new, name)
+    ]
 
 
 def validate_save(draft: Workflow, catalog: Catalog, stored: Workflow | None) -> list[Issue]:
