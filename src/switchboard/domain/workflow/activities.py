@@ -54,6 +54,7 @@ __all__ = [
     "TRANSFER_TARGETS_BY_MODALITY",
     "Activity",
     "Exit",
+    "join_or",
     "option_exit",
 ]
 
@@ -252,7 +253,7 @@ def _texts(
     )
 
 
-def _or(items: tuple[str, ...], word: str = "or") -> str:
+def join_or(items: tuple[str, ...], word: str = "or") -> str:
     """Join names for a message: "a, b or c" (or "a, b and c")."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
 
@@ -305,7 +306,7 @@ def _distribution_rule(settings: Mapping[str, JsonValue], scope: NodeScope) -> N
         scope.setting("distribution_type").error(
             "distribution_type_not_supported",
             f"distribution_type {value} is not available for {kind.modality.value} tasks; "
-            f"use {_or(allowed)}.",
+            f"use {join_or(allowed)}.",
         )
 
 
@@ -315,15 +316,7 @@ def _distribution_rule(settings: Mapping[str, JsonValue], scope: NodeScope) -> N
 def _digits_rule(settings: Mapping[str, JsonValue], scope: NodeScope) -> None:
     low = settings.get("min_digits", 1)
     high = settings.get("max_digits", 16)
-    if (
-        is_int(low)
-        and is_int(high)
-        and isinstance(low, int)
-        and isinstance(high, int)
-        and 1 <= low <= 32
-        and 1 <= high <= 32
-        and high < low
-    ):
+    if is_int(low) and is_int(high) and 1 <= low <= 32 and 1 <= high <= 32 and high < low:
         scope.setting("max_digits").error(
             "invalid_setting", f"max_digits ({high}) must be at least min_digits ({low})."
         )
@@ -455,7 +448,7 @@ def _transfer_rule(settings: Mapping[str, JsonValue], scope: NodeScope) -> None:
             scope.setting("target_type").error(
                 "target_not_supported",
                 f"target_type {target_type} is not available for {kind.modality.value} tasks; "
-                f"use {_or(allowed)}.",
+                f"use {join_or(allowed)}.",
             )
     if "keep_queue_position" in settings and target_type != "service":
         scope.setting("keep_queue_position").error(
@@ -491,7 +484,7 @@ def _service_calendar_rule(settings: Mapping[str, JsonValue], scope: NodeScope) 
     )
     if not lacking:
         return
-    names = _or(tuple(repr(s) for s in lacking), "and")
+    names = join_or(tuple(repr(s) for s in lacking), "and")
     who = f"service {names} has" if len(lacking) == 1 else f"services {names} have"
     scope.setting("calendar").warn(
         "calendar_missing",

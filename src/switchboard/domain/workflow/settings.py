@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, TypeGuard
 
 from switchboard.domain.enums import Modality
 from switchboard.domain.workflow.document import JsonValue
@@ -69,7 +69,7 @@ class ByModality:
 Default: TypeAlias = "JsonValue | ByModality | Missing"
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
     """JSON integers only: `True` is a bool in JSON, not 1."""
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -151,7 +151,6 @@ class IntSetting(Setting):
                 "invalid_type", f"{site.name} must be a whole number; got {describe(value)}."
             )
             return
-        assert isinstance(value, int)
         if not self.low <= value <= self.high:
             site.error("invalid_setting", f"{site.name} must be {self._bounds()}; got {value}.")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Final, NamedTuple
 
-from switchboard.domain.workflow.activities import CATALOGUE, Activity
+from switchboard.domain.workflow.activities import CATALOGUE, Activity, join_or
 from switchboard.domain.workflow.document import Node, Workflow
 from switchboard.domain.workflow.graph import Graph, Search, components, cycle_through, search
 from switchboard.domain.workflow.issues import (
@@ -214,7 +214,7 @@ def _check_exits(
         suffix = f"exits.{name}"
         if activity is not None and not _declares(declared, activity, name):
             if declared:
-                expected = f"expected {_listing(declared)}"
+                expected = f"expected {join_or(declared)}"
             else:
                 expected = f"{activity.key} has no exits"
             scope.add(
@@ -250,10 +250,6 @@ def _declares(declared: tuple[str, ...] | None, activity: Activity, name: str) -
         return name in declared
     # Options unreadable: any option exit may be meant; the fixed ones are known.
     return name.startswith("option_") or name in (e.name for e in activity.exits)
-
-
-def _listing(names: tuple[str, ...]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 # --------------------------------------------------------------------------- paths and loops
