@@ -91,13 +91,12 @@ def references_from_catalog(
     *,
     calendars: Mapping[str, str] | None = None,
     audio_resources: Mapping[str, str] | None = None,
-    workflow_names: Mapping[str, str] | None = None,
 ) -> References:
     """Build the snapshot from the configuration catalog of `validation`.
 
     Audio resources are not part of that catalog (yet), so the caller passes
-    them as id to OU map; `calendars` and `workflow_names` add to (or
-    override) the catalog's calendars and workflows.
+    them as id to OU map; `calendars` adds to (or overrides) the catalog's
+    calendars.
     """
     return References(
         ous={ou.id: ou.parent_id for ou in catalog.ous.values()},
@@ -113,8 +112,5 @@ def references_from_catalog(
         },
         users={u.id: u.ou_id for u in catalog.users.values()},
         audio_resources=dict(audio_resources or {}),
-        workflow_names={
-            **{w.id: w.name for w in catalog.workflows.values()},
-            **(workflow_names or {}),
-        },
+        workflow_names={w.id: w.name for w in catalog.workflows.values()},
     )
