@@ -131,6 +131,14 @@ def test_calls_to_nobody_are_rejected_and_rejected_tasks_reject_their_call() -> 
     assert w.task(created["task_id"]).end_detail == "service_disabled"
 
 
+def test_a_call_to_a_blank_address_is_rejected_even_where_a_service_has_no_number() -> None:
+    w = world()
+    w.engine.upsert("service", replace(w.engine.state.services[SERVICE], pstn_number=None))
+    w.send(v.IncomingCall, call_id="c1", to="  ", caller=v.Party(kind=v.PartyKind.ANONYMOUS))
+    assert w.last(v.Reject).reason is v.RejectReason.FORBIDDEN
+    assert w.engine.state.tasks == {}
+
+
 def test_an_incoming_call_told_twice_makes_one_task() -> None:
     w = world()
     w.publish(document([MENU, QUEUE, BYE]))

@@ -1219,19 +1219,26 @@ class Engine:
         else:
             self._decline(task, offer.user_id, offer.id)
 
-    def _incoming_call(self, event: v.IncomingCall) -> None:
-        st = self.state
-        if event.call_id in st.calls:
-            return  # told twice: the task exists already
-        wanted = event.to.strip().casefold()
-        service = next(
+    def dialled_service(self, to: str) -> cfg.Service | None:
+        """The service a dialled address names: its id, UPN or number, in any case (the
+        lowest id if several match); None for a blank address or no such service."""
+        wanted = to.strip().casefold()
+        if not wanted:
+            return None
+        return min(
             (
                 s
-                for s in sorted(st.services.values(), key=lambda s: s.id)
+                for s in self.state.services.values()
                 if wanted in (s.id.casefold(), s.upn.casefold(), (s.pstn_number or "").casefold())
             ),
-            None,
+            key=lambda s: s.id,
+            default=None,
         )
+
+    def _incoming_call(self, event: v.IncomingCall) -> None:
+        if event.call_id in self.state.calls:
+            return  # told twice: the task exists already
+        service = self.dialled_service(event.to)
         if service is None:
             log.info("incoming call %s to %r: no such service; rejected", event.call_id, event.to)
             reject = v.Reject(

@@ -110,37 +110,12 @@ def _line(request: Request, actor: Actor) -> VoiceLine:
     return line
 
 
-def dialled_service(engine: Engine, to: str) -> cfg.Service | None:
-    """The service a dialled address names — its id, UPN or number, in any case — by the
-    same rule as the engine's `incoming_call`, so the call is scoped to the service that
-    will take it."""
-    wanted = to.strip().casefold()
-    if not wanted:
-        return None
-    for service in sorted(engine.state.services.values(), key=lambda s: s.id):
-        if wanted in (s.casefold() for s in (service.id, service.upn, service.pstn_number or "")):
-            return service
-    return None
-
-
 def _service_target(service: cfg.Service, user_id: str | None = None) -> Target:
     return Target(ou_id=service.ou_id, service_ids=frozenset({service.id}), user_id=user_id)
 
 
 def _no_call(call_id: str) -> ApiProblem:
     return ApiProblem(404, "call_not_found", f"No call with id '{call_id}'.")
-
-
-def _seen_call(
-    actor: Actor, engine: Engine, line: VoiceLine, call_id: str, user_id: str | None = None
-) -> Call:
-    """The call, if the actor may do this to its service; otherwise 404 as if missing."""
-    call = line.simulator.calls.get(call_id)
-    service = dialled_service(engine, call.to) if call is not None else None
-    if call is None or service is None:
-        raise _no_call(call_id)
-    actor.allow(engine, _service_target(service, user_id), missing=_no_call(call_id))
-    return call
 
 
 def _party(caller: str | None) -> Party:
@@ -239,9 +214,12 @@ async def _allowed_call(
     actor: Actor, line: VoiceLine, call_id: str, user_id: str | None = None
 ) -> tuple[Call, str]:
     def check(engine: Engine) -> tuple[Call, str]:
-        call = _seen_call(actor, engine, line, call_id, user_id)
-        service = dialled_service(engine, call.to)
-        assert service is not None  # _seen_call found it
+        """The call, if the actor may do this to its service; otherwise 404 as if missing."""
+        call = line.simulator.calls.get(call_id)
+        service = engine.dialled_service(call.to) if call is not None else None
+        if call is None or service is None:
+            raise _no_call(call_id)
+        actor.allow(engine, _service_target(service, user_id), missing=_no_call(call_id))
         return call, service.id
 
     return await actor.run(check)
@@ -258,7 +236,7 @@ async def place_call(
     caller = _party(body.caller)
 
     def check(engine: Engine) -> str:
-        service = dialled_service(engine, body.to)
+        service = engine.dialled_service(body.to)
         missing = ApiProblem(404, "service_not_found", f"No service answers '{body.to}'.")
         if service is None:
             raise missing
@@ -289,7 +267,7 @@ async def list_calls(
         for call in calls:
             if state is not None and call.live != (state == "live"):
                 continue
-            service = dialled_service(engine, call.to)
+            service = engine.dialled_service(call.to)
             if service is not None and actor.sees(engine, _service_target(service)):
                 found.append(call_json(call, service.id))
                 if len(found) >= limit:
