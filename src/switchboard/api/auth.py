@@ -29,7 +29,7 @@ from switchboard.api.principal import CHALLENGE, Principal, bearer
 from switchboard.api.problems import ApiProblem
 from switchboard.api.security.api_keys import parse_api_key, verify_secret
 from switchboard.api.sessions import authenticate_session
-from switchboard.api.tenancy import Tenancy
+from switchboard.api.tenancy import Tenancy, tenancy_of
 from switchboard.store.repositories import ApiKeyRepository
 
 #: How long a verified key is trusted without asking the database again. Revoking a
@@ -73,7 +73,7 @@ async def _authenticate_key(request: Request, presented: str) -> Principal:
     """A verified key is remembered for `AUTH_CACHE_S`, keyed by a hash of the whole
     presented key (never the key itself): the database and the HMAC are consulted
     once per key and interval instead of on every request."""
-    tenancy: Tenancy = request.app.state.tenancy
+    tenancy = tenancy_of(request)
     digest = hashlib.sha256(presented.encode()).hexdigest()
     cached = tenancy.auth_cache.get(digest)
     now = time.monotonic()

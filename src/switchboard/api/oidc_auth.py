@@ -27,7 +27,7 @@ from fastapi import Request
 from switchboard.api.principal import CHALLENGE, Principal
 from switchboard.api.problems import ApiProblem
 from switchboard.api.security.oidc import Claims, JwksUnavailable, OidcVerifier, TokenRejected
-from switchboard.api.tenancy import Tenancy
+from switchboard.api.tenancy import Tenancy, tenancy_of
 from switchboard.domain.config import User
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def find_user(users: dict[str, User], claims: Claims) -> User | None:
 
 
 async def authenticate_token(request: Request, token: str) -> Principal:
-    tenancy: Tenancy = request.app.state.tenancy
+    tenancy = tenancy_of(request)
     tenant_id, claims = await asyncio.to_thread(_verify, tenancy, token)
     host = tenancy.host_for(tenant_id)
     user = find_user(host.engine.state.users, claims)

@@ -18,7 +18,7 @@ matrix test.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import Request, WebSocket
@@ -27,7 +27,7 @@ from switchboard.api.auth import Principal, authenticate
 from switchboard.api.connections import check_origin, fresh_request
 from switchboard.api.problems import ApiProblem
 from switchboard.domain.access import Access, Capability, Decision, Mode, Target, World
-from switchboard.domain.config import Service
+from switchboard.domain.config import Service, User
 from switchboard.domain.task import Task
 from switchboard.engine.engine import Engine
 from switchboard.engine.state import TenantState
@@ -38,6 +38,21 @@ T = TypeVar("T")
 READ, WRITE = Mode.READ, Mode.WRITE
 
 
+def access_of(principal: Principal, engine: Engine | None = None) -> Access:
+    """A principal's rights as of now (a person's roles are configuration and may change,
+    so people need the tenant's `engine`; a key's rights are on the key)."""
+    if principal.kind == "api_key":
+        return Access.for_api_key(
+            principal.scopes, principal.ou_id, principal.service_ids, principal.id
+        )
+    user = engine.state.users.get(principal.id) if engine is not None else None
+    if user is None or not user.enabled:
+        raise ApiProblem(
+            401, "user_disabled", "Your user is disabled or was removed; ask an administrator."
+        )
+    return Access.for_user(user)
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """An authenticated principal about to exercise one declared permission."""
@@ -46,31 +61,26 @@ class Actor:
     capability: Capability
     mode: Mode
     host: TenantHost
+    #: The principal's `Access` while a `run` is under way: computed once per request, not
+    #: once per list row (the writer runs one work item at a time, so this is never shared).
+    _running: list[Access] = field(default_factory=list, compare=False, repr=False)
 
     async def run(self, work: Callable[[Engine], T]) -> T:
         """Run `work` on the tenant's writer after the coarse permission check."""
 
         def guarded(engine: Engine) -> T:
-            _raise(self.access(engine).may_at_all(self.capability, self.mode))
-            return work(engine)
+            access = access_of(self.principal, engine)
+            _raise(access.may_at_all(self.capability, self.mode))
+            self._running.append(access)
+            try:
+                return work(engine)
+            finally:
+                self._running.pop()
 
         return await self.host.run(guarded)
 
     def access(self, engine: Engine) -> Access:
-        """The principal's rights as of now (roles are configuration and may change)."""
-        principal = self.principal
-        if principal.kind == "api_key":
-            return Access.for_api_key(
-                principal.scopes, principal.ou_id, principal.service_ids, principal.id
-            )
-        user = engine.state.users.get(principal.id)
-        if user is None or not user.enabled:
-            raise ApiProblem(
-                401,
-                "user_disabled",
-                "Your user is disabled or was removed; ask an administrator.",
-            )
-        return Access.for_user(user)
+        return self._running[-1] if self._running else access_of(self.principal, engine)
 
     def allow(
         self,
@@ -91,6 +101,16 @@ class Actor:
         if not decision.allowed and decision.status == 404 and missing is not None:
             raise missing
         _raise(decision)
+
+    def allow_user(self, engine: Engine, user_id: str, service_id: str | None = None) -> User:
+        """The user `user_id`, if the principal may do this to them (as to their
+        membership of `service_id`, if given); 404 `user_not_found` otherwise."""
+        missing = ApiProblem(404, "user_not_found", f"No user with id '{user_id}'.")
+        user = engine.state.users.get(user_id)
+        if user is None:
+            raise missing
+        self.allow(engine, user_target(user, service_id), missing=missing)
+        return user
 
     def sees(self, engine: Engine, target: Target) -> bool:
         return self.access(engine).sees(self.capability, target, world(engine.state))
@@ -142,11 +162,7 @@ def require_socket(capability: Capability, mode: Mode) -> Callable[[WebSocket], 
 def _actor(request: Request, principal: Principal, capability: Capability, mode: Mode) -> Actor:
     if principal.kind == "api_key":
         # Cheap and state-free: refuse a key lacking the scope before queueing work.
-        _raise(
-            Access.for_api_key(principal.scopes, principal.ou_id, principal.service_ids).may_at_all(
-                capability, mode
-            )
-        )
+        _raise(access_of(principal).may_at_all(capability, mode))
     host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
     return Actor(principal, capability, mode, host)
 
@@ -200,12 +216,9 @@ def _services_using(kind: str, entity_id: str, state: TenantState) -> frozenset[
         return frozenset(
             s.id
             for s in state.services.values()
-            if entity_id
-            in (getattr(s, "primary_calendar_id", None), getattr(s, "secondary_calendar_id", None))
+            if entity_id in (s.primary_calendar_id, s.secondary_calendar_id)
         )
-    return frozenset(
-        s.id for s in state.services.values() if entity_id in getattr(s, "workflows", {}).values()
-    )
+    return frozenset(s.id for s in state.services.values() if entity_id in s.workflows.values())
 
 
 def user_target(user: Any, service_id: str | None = None) -> Target:

@@ -27,7 +27,7 @@ from fastapi import Request, Response
 
 from switchboard.api.principal import CHALLENGE, Principal
 from switchboard.api.problems import ApiProblem
-from switchboard.api.tenancy import Tenancy
+from switchboard.api.tenancy import Tenancy, tenancy_of
 from switchboard.store.repositories import (
     Account,
     AccountRepository,
@@ -114,7 +114,7 @@ async def authenticate_session(request: Request) -> Principal | None:
     token = presented_token(request)
     if token is None:
         return None
-    tenancy: Tenancy = request.app.state.tenancy
+    tenancy = tenancy_of(request)
     id_hash = token_hash(token)
     key = "session:" + id_hash
     now = time.monotonic()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine as Database
+from starlette.requests import HTTPConnection
 
 from switchboard.api.voice_channels import VoiceChannels
 from switchboard.channels.voice.sim_world import SimulatorConfig
@@ -158,3 +159,9 @@ class Tenancy:
 def _feed_voice_event(engine: Engine, event: VoiceEvent) -> None:
     """A provider event, as the engine's input (the workflow interpreter acts on it)."""
     engine.voice_event(event)
+
+
+def tenancy_of(connection: HTTPConnection) -> Tenancy:
+    """The `Tenancy` of the application serving this request or socket."""
+    tenancy: Tenancy = connection.app.state.tenancy
+    return tenancy

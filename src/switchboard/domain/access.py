@@ -34,10 +34,11 @@ not have yet; their columns are left out (docs/decisions.md).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 
 from switchboard.domain.config import OrganisationUnit, Service, User
+from switchboard.domain.enums import MembershipRole
 from switchboard.domain.roles import ROLE_LABEL, Role, RoleAssignment, ScopeType
 
 
@@ -211,6 +212,13 @@ class World:
         return ou_id is not None and (ou_id == below or ou_id in self.ancestors(below))
 
 
+#: A membership's owner roles are the service-owner roles on that service (01 §3, §5.3).
+_OWNER_ROLES: Mapping[MembershipRole, Role] = {
+    MembershipRole.OWNER: Role.SERVICE_OWNER,
+    MembershipRole.OWNER_LIMITED: Role.SERVICE_OWNER_LIMITED,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Access:
     """One principal's rights in one tenant: role assignments, self, key scopes.
@@ -223,29 +231,22 @@ class Access:
     user_id: str | None = None
     key_scopes: frozenset[str] | None = None
     description: str = "you"
-    _members_of: frozenset[str] = field(default=frozenset())
 
     @classmethod
     def for_user(cls, user: User) -> Access:
-        roles = tuple(user.roles)
+        owned = tuple(
+            RoleAssignment(_OWNER_ROLES[m.role], ScopeType.SERVICE, m.service_id)
+            for m in user.memberships.values()
+            if m.role in _OWNER_ROLES
+        )
         member = tuple(
             RoleAssignment(Role.AGENT, ScopeType.SERVICE, service_id)
             for service_id in user.memberships
         )
-        owned = tuple(
-            RoleAssignment(
-                Role.SERVICE_OWNER if m.role.value == "owner" else Role.SERVICE_OWNER_LIMITED,
-                ScopeType.SERVICE,
-                m.service_id,
-            )
-            for m in user.memberships.values()
-            if m.role.value in ("owner", "owner_limited")
-        )
         return cls(
-            assignments=roles + owned + member,
+            assignments=tuple(user.roles) + owned + member,
             user_id=user.id,
             description=f"user {user.display_name}",
-            _members_of=frozenset(user.memberships),
         )
 
     @classmethod
@@ -346,7 +347,8 @@ class Access:
         if self.user_id is not None and target.user_id == self.user_id:
             if capability is Capability.HANDLE_TASKS:
                 # "member" (row 17): as oneself, on tasks of one's own services.
-                return not target.service_ids or bool(target.service_ids & self._members_of)
+                members_of = {a.scope_id for a in self.assignments if a.role is Role.AGENT}
+                return not target.service_ids or bool(target.service_ids & members_of)
             if capability in SELF_SERVICE or (mode is Mode.READ and capability in SELF_READ):
                 return True
         if capability is Capability.CALENDARS_WORKFLOWS and mode is Mode.WRITE:

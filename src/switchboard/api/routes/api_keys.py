@@ -20,7 +20,7 @@ from switchboard.api.permissions import READ, WRITE, Actor, require
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input
 from switchboard.api.security.api_keys import validate_scopes
-from switchboard.api.tenancy import Tenancy
+from switchboard.api.tenancy import tenancy_of
 from switchboard.domain.access import Capability, Target
 from switchboard.engine.engine import Engine
 from switchboard.store.repositories import ApiKey, ApiKeyRepository
@@ -58,11 +58,6 @@ def _key_target(engine: Engine, ou_id: str | None, service_ids: Any) -> Target:
         ous = {s.ou_id for s in engine.state.services.values() if s.id in service_ids}
         return Target(ou_id=ous.pop() if len(ous) == 1 else None)
     return Target(ou_id=ou_id)
-
-
-def _tenancy(request: Request) -> Tenancy:
-    tenancy: Tenancy = request.app.state.tenancy
-    return tenancy
 
 
 @router.post("/api-keys", status_code=201)
@@ -105,7 +100,7 @@ async def create_api_key(
         )
 
     await actor.run(check)
-    tenancy = _tenancy(request)
+    tenancy = tenancy_of(request)
     tenant_id = actor.principal.tenant_id
     full_key = await asyncio.to_thread(
         issue_api_key,
@@ -138,7 +133,7 @@ async def list_api_keys(
     request: Request, actor: Actor = Depends(require(Capability.API_KEYS, READ))
 ) -> dict[str, Any]:
     """The tenant's keys that lie inside the caller's scope, revoked ones included."""
-    tenancy = _tenancy(request)
+    tenancy = tenancy_of(request)
     keys = await asyncio.to_thread(ApiKeyRepository(tenancy.db, actor.principal.tenant_id).list)
 
     def visible(engine: Engine) -> list[dict[str, Any]]:
@@ -156,7 +151,7 @@ async def revoke_api_key(
     key_id: str, request: Request, actor: Actor = Depends(require(Capability.API_KEYS, WRITE))
 ) -> Response:
     """Revoke a key: refused from now on (other nodes within 30 s, their cache time)."""
-    tenancy = _tenancy(request)
+    tenancy = tenancy_of(request)
     repo = ApiKeyRepository(tenancy.db, actor.principal.tenant_id)
     key = await asyncio.to_thread(repo.get, key_id)
     missing = ApiProblem(404, "api_key_not_found", f"No API key with id '{key_id}'.")

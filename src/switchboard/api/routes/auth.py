@@ -25,7 +25,7 @@ from pydantic import Field
 
 from switchboard.api import sessions
 from switchboard.api.json_body import JsonRoute
-from switchboard.api.permissions import WRITE, Actor, require, signed_in, user_target
+from switchboard.api.permissions import WRITE, Actor, access_of, require, signed_in
 from switchboard.api.principal import CHALLENGE, Principal
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input
@@ -37,8 +37,8 @@ from switchboard.api.security.passwords import (
     verify_against_dummy,
     verify_password,
 )
-from switchboard.api.tenancy import Tenancy
-from switchboard.domain.access import MATRIX, Access, Capability, Mode
+from switchboard.api.tenancy import Tenancy, tenancy_of
+from switchboard.domain.access import MATRIX, Capability, Mode
 from switchboard.engine.engine import Engine
 from switchboard.store.repositories import (
     Account,
@@ -71,11 +71,6 @@ class PasswordChange(Input):
 def normalise(username: str) -> str:
     """Usernames compare without case and surrounding spaces, as people type them."""
     return username.strip().casefold()
-
-
-def _tenancy(request: Request) -> Tenancy:
-    tenancy: Tenancy = request.app.state.tenancy
-    return tenancy
 
 
 _REFUSED = ApiProblem(
@@ -177,7 +172,7 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> dict[st
         sessions.same_origin(request)
     ):
         raise ApiProblem(403, "cross_origin_request", "Sign in from Switchboard's own page.")
-    tenancy = _tenancy(request)
+    tenancy = tenancy_of(request)
     username = normalise(body.username)
     account, tenant_id = await asyncio.to_thread(
         _check_password, tenancy, username, body.password, body.tenant_id
@@ -256,7 +251,7 @@ async def sign_out(request: Request, principal: Principal = Depends(signed_in())
     """End this browser session (other credentials have nothing to end)."""
     response = Response(status_code=204)
     if principal.session_hash is not None:
-        tenancy = _tenancy(request)
+        tenancy = tenancy_of(request)
         await asyncio.to_thread(
             WebSessionRepository(tenancy.db, principal.tenant_id).revoke, principal.session_hash
         )
@@ -268,17 +263,14 @@ async def sign_out(request: Request, principal: Principal = Depends(signed_in())
 @router.get("/auth/me")
 async def me(request: Request, principal: Principal = Depends(signed_in())) -> dict[str, Any]:
     """Who is signed in, their roles, and what they may do (for role-aware navigation)."""
-    host = _tenancy(request).host_for(principal.tenant_id)
+    host = tenancy_of(request).host_for(principal.tenant_id)
 
     def describe(engine: Engine) -> dict[str, Any]:
+        access = access_of(principal, engine)
         if principal.kind == "api_key":
-            access = Access.for_api_key(principal.scopes, principal.ou_id, principal.service_ids)
             who: dict[str, Any] = {"kind": "api_key", "key_id": principal.id}
         else:
-            user = engine.state.users.get(principal.id)
-            if user is None or not user.enabled:
-                raise ApiProblem(401, "user_disabled", "Your user is disabled or was removed.")
-            access = Access.for_user(user)
+            user = engine.state.users[principal.id]  # access_of checked it exists
             who = {
                 "kind": "user",
                 "user_id": user.id,
@@ -319,7 +311,7 @@ async def change_password(
     """
     if principal.kind != "user":
         raise ApiProblem(403, "not_a_person", "Only a signed-in person has a password.")
-    tenancy = _tenancy(request)
+    tenancy = tenancy_of(request)
     response = Response(status_code=204)
 
     def change() -> str | None:
@@ -381,14 +373,7 @@ async def set_account(
 ) -> dict[str, Any]:
     """Give a user a local account, or set a new username/password (their sessions end)."""
 
-    def check(engine: Engine) -> None:
-        user = engine.state.users.get(user_id)
-        missing = ApiProblem(404, "user_not_found", f"No user with id '{user_id}'.")
-        if user is None:
-            raise missing
-        actor.allow(engine, user_target(user), missing=missing)
-
-    await actor.run(check)
+    await actor.run(lambda engine: actor.allow_user(engine, user_id))
     username = normalise(body.username)
     if not username:
         raise ApiProblem(
@@ -398,7 +383,7 @@ async def set_account(
             errors=[{"code": "invalid_format", "path": "username", "message": "Only spaces."}],
         )
     _check_policy(body.password, username)
-    tenancy = _tenancy(request)
+    tenancy = tenancy_of(request)
     tenant_id = actor.principal.tenant_id
     taken = ApiProblem(
         409,
@@ -444,15 +429,8 @@ async def delete_account(
 ) -> Response:
     """Remove a user's local account; their sessions end at once."""
 
-    def check(engine: Engine) -> None:
-        user = engine.state.users.get(user_id)
-        missing = ApiProblem(404, "user_not_found", f"No user with id '{user_id}'.")
-        if user is None:
-            raise missing
-        actor.allow(engine, user_target(user), missing=missing)
-
-    await actor.run(check)
-    tenancy = _tenancy(request)
+    await actor.run(lambda engine: actor.allow_user(engine, user_id))
+    tenancy = tenancy_of(request)
 
     def remove() -> bool:
         accounts = AccountRepository(tenancy.db, actor.principal.tenant_id)

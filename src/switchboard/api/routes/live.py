@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
 from switchboard.api.json_body import JsonRoute
-from switchboard.api.permissions import READ, WRITE, Actor, require, task_target, user_target
+from switchboard.api.permissions import READ, WRITE, Actor, require, task_target
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input
 from switchboard.domain.access import Capability, Target
@@ -411,26 +411,19 @@ async def availability(
     user_id: str, actor: Actor = Depends(require(Capability.LIVE_VIEW, READ))
 ) -> dict[str, Any]:
     """Per service (and modality): selectable or not, with every reason (02 §6.3)."""
-    return await actor.run(lambda e: _user_state(_seen_user(actor, e, user_id), user_id))
 
+    def read(engine: Engine) -> dict[str, Any]:
+        actor.allow_user(engine, user_id)
+        return _user_state(engine, user_id)
 
-def _seen_user(actor: Actor, engine: Engine, user_id: str, service_id: str | None = None) -> Engine:
-    user = engine.state.users.get(user_id)
-    if user is None:
-        raise _user_missing(user_id)
-    actor.allow(
-        engine,
-        user_target(user, service_id),
-        missing=ApiProblem(404, "user_not_found", f"No user with id '{user_id}'."),
-    )
-    return engine
+    return await actor.run(read)
 
 
 async def _user_command(
     actor: Actor, user_id: str, command: Any, service_id: str | None = None
 ) -> dict[str, Any]:
     def run(engine: Engine) -> dict[str, Any]:
-        _seen_user(actor, engine, user_id, service_id)
+        actor.allow_user(engine, user_id, service_id)
         command(engine)
         return _user_state(engine, user_id)
 
