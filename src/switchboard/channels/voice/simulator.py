@@ -365,29 +365,21 @@ class VoiceSimulator:
         self._end_call(call, v.CallEndReason.REDIRECTED, "system", verb=None)
 
     def _play(self, cmd: v.PlayPrompt) -> None:
-        call = self._media_call(cmd.call_id)
+        call = self._established(cmd.call_id)
         if not cmd.prompts:
             raise SimulatorError("play_prompt needs at least one prompt.", code="invalid_command")
         media = self._start_media(call, cmd, "play")
         self._play_next(call, media)
 
     def _collect(self, cmd: v.CollectDigits) -> None:
-        call = self._media_call(cmd.call_id)
+        call = self._established(cmd.call_id)
         media = self._start_media(call, cmd, "collect")
-        if cmd.prompt is not None:
-            media.prompting = True
-            self._say_prompt(call, media, cmd.prompt, lambda: self._listen(call, media))
-        else:
-            self._listen(call, media)
+        self._prompt_then(call, media, cmd.prompt, lambda: self._listen(call, media))
 
     def _record(self, cmd: v.Record) -> None:
-        call = self._media_call(cmd.call_id)
+        call = self._established(cmd.call_id)
         media = self._start_media(call, cmd, "record")
-        if cmd.prompt is not None:
-            media.prompting = True
-            self._say_prompt(call, media, cmd.prompt, lambda: self._start_recording(call, media))
-        else:
-            self._start_recording(call, media)
+        self._prompt_then(call, media, cmd.prompt, lambda: self._start_recording(call, media))
 
     def _cancel_media(self, cmd: v.CancelMedia) -> None:
         call = self._command_call(cmd.call_id)
@@ -403,8 +395,7 @@ class VoiceSimulator:
                 "A user can join only an answered call.", code="call_not_established"
             )
         leg = Leg(cmd.leg_id, call.call_id, cmd.user_id, cmd.mode, self.clock.now())
-        self._legs[leg.leg_id] = leg
-        call.legs[leg.leg_id] = leg
+        self._add_leg(call, leg)
         failure = self._take_failure("ring_user", call.call_id, cmd.user_id)
         phone = self.phone(cmd.user_id)
         behaviour = phone.behaviour
@@ -416,10 +407,7 @@ class VoiceSimulator:
             return
         self._note(call, "user", "ringing", f"{cmd.user_id}'s phone rings.", cmd.user_id)
         self._emit(v.LegRinging, call_id=call.call_id, leg_id=leg.leg_id, user_id=cmd.user_id)
-        leg.timer = self._after(cmd.timeout_s, lambda: self._ring_timeout(leg), call)
-        if behaviour in (Behaviour.ANSWER, Behaviour.DECLINE):
-            action = self._leg_answered if behaviour is Behaviour.ANSWER else self._scripted_decline
-            self._after(self._delay(phone), lambda: self._if_ringing(leg, action), call)
+        self._let_ring(call, leg, behaviour, phone, cmd.timeout_s)
 
     def _cancel_ring(self, cmd: v.CancelRing) -> None:
         leg = self._legs.get(cmd.leg_id)
@@ -518,17 +506,9 @@ class VoiceSimulator:
             self.clock.now(),
             transfer_command_id=cmd.command_id,
         )
-        self._legs[leg.leg_id] = leg
-        call.legs[leg.leg_id] = leg
+        self._add_leg(call, leg)
         self._note(call, "user", "ringing", f"{leg.user_id}'s phone rings.", leg.user_id)
-        leg.timer = self._after(cmd.timeout_s, lambda: self._ring_timeout(leg), call)
-        if phone.behaviour in (Behaviour.ANSWER, Behaviour.DECLINE):
-            action = (
-                self._leg_answered
-                if phone.behaviour is Behaviour.ANSWER
-                else self._scripted_decline
-            )
-            self._after(self._delay(phone), lambda: self._if_ringing(leg, action), call)
+        self._let_ring(call, leg, phone.behaviour, phone, cmd.timeout_s)
 
     # ================================================================ media
 
@@ -550,6 +530,16 @@ class VoiceSimulator:
         prompt = cmd.prompts[media.prompt_index]
         media.prompt_index += 1
         self._say_prompt(call, media, prompt, lambda: self._play_next(call, media))
+
+    def _prompt_then(
+        self, call: Call, media: Media, prompt: v.Prompt | None, then: Callable[[], None]
+    ) -> None:
+        """Collect and record play their prompt (if any) before they listen."""
+        if prompt is None:
+            then()
+            return
+        media.prompting = True
+        self._say_prompt(call, media, prompt, then)
 
     def _say_prompt(
         self, call: Call, media: Media, prompt: v.Prompt, then: Callable[[], None]
@@ -695,6 +685,20 @@ class VoiceSimulator:
         )
 
     # ================================================================ legs
+
+    def _add_leg(self, call: Call, leg: Leg) -> None:
+        self._legs[leg.leg_id] = leg
+        call.legs[leg.leg_id] = leg
+
+    def _let_ring(
+        self, call: Call, leg: Leg, behaviour: Behaviour, phone: Phone, timeout_s: float
+    ) -> None:
+        """A ringing leg rings out after `timeout_s`, unless its phone is scripted to
+        answer or decline before (a ring to a user and a blind transfer alike)."""
+        leg.timer = self._after(timeout_s, lambda: self._ring_timeout(leg), call)
+        if behaviour in (Behaviour.ANSWER, Behaviour.DECLINE):
+            action = self._leg_answered if behaviour is Behaviour.ANSWER else self._scripted_decline
+            self._after(self._delay(phone), lambda: self._if_ringing(leg, action), call)
 
     def _leg_answered(self, leg: Leg) -> None:
         if leg.timer is not None:
@@ -911,9 +915,6 @@ class VoiceSimulator:
         if call.state != "established":
             raise SimulatorError("The call is not answered yet.", code="call_not_established")
         return call
-
-    def _media_call(self, call_id: str) -> Call:
-        return self._established(call_id)
 
 
 def _ended_reason(call: Call) -> v.CallEndReason:
