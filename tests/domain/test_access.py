@@ -1,0 +1,127 @@
+"""The permission decisions of `domain.access`, case by case (the API's matrix test
+covers every route; these pin the scoping rules themselves)."""
+
+from __future__ import annotations
+
+from switchboard.domain.access import Access, Capability, Mode, Target, World
+from switchboard.domain.config import Membership, OrganisationUnit, Service, User
+from switchboard.domain.enums import AssignmentType, MembershipRole
+from switchboard.domain.roles import Role, RoleAssignment, ScopeType
+
+R, W = Mode.READ, Mode.WRITE
+
+OUS = {
+    "root": OrganisationUnit("root", "Root"),
+    "a": OrganisationUnit("a", "A", parent_id="root"),
+    "a1": OrganisationUnit("a1", "A1", parent_id="a"),
+    "b": OrganisationUnit("b", "B", parent_id="root"),
+}
+SERVICES = {
+    "svc-a": Service(
+        id="svc-a",
+        name="A",
+        upn="a@x.test",
+        ou_id="a",
+        user_assignment_type=AssignmentType.TEAMS_BASED,
+    ),
+    "svc-b": Service(
+        id="svc-b",
+        name="B",
+        upn="b@x.test",
+        ou_id="b",
+        user_assignment_type=AssignmentType.TEAMS_BASED,
+    ),
+}
+WORLD = World(ous=OUS, services=SERVICES, users={})
+
+
+def person(*roles: RoleAssignment, member_of: dict[str, MembershipRole] | None = None) -> Access:
+    memberships = {s: Membership(s, role=r) for s, r in (member_of or {}).items()}
+    user = User(id="me", upn="me@x.test", display_name="Me", roles=roles, memberships=memberships)
+    return Access.for_user(user)
+
+
+def status(access: Access, capability: Capability, mode: Mode, target: Target) -> int:
+    decision = access.decide(capability, mode, target, WORLD)
+    return 200 if decision.allowed else decision.status
+
+
+def test_the_ou_tree_answers_ancestry_without_looping() -> None:
+    assert WORLD.ancestors("a1") == ["a", "root"]
+    assert WORLD.within("a1", "a") and not WORLD.within("b", "a")
+    assert WORLD.above_or_at("root", "a1") and not WORLD.above_or_at("a1", "a")
+    looped = World(
+        ous={"x": OrganisationUnit("x", "X", parent_id="y"), "y": OrganisationUnit("y", "Y", "x")},
+        services={},
+        users={},
+    )
+    assert looped.ancestors("x") == ["y", "x"]  # stops instead of spinning
+
+
+def test_an_ou_admin_writes_below_reads_above_and_cannot_see_siblings() -> None:
+    admin = person(RoleAssignment(Role.OU_ADMIN, ScopeType.OU, "a"))
+    shared = Capability.SHARED_CONFIG
+    assert status(admin, shared, W, Target(ou_id="a1")) == 200
+    assert status(admin, shared, R, Target(ou_id="root")) == 200  # ancestors: to reference them
+    assert status(admin, shared, W, Target(ou_id="root")) == 403  # …but not to change them
+    assert status(admin, shared, R, Target(ou_id="b")) == 404  # a sibling subtree is invisible
+    assert status(admin, Capability.USERS, W, Target()) == 404  # tenant-wide: not theirs
+
+
+def test_a_limited_admin_has_calendars_only() -> None:
+    limited = person(RoleAssignment(Role.LIMITED_ADMIN, ScopeType.OU, "a"))
+    assert status(limited, Capability.CALENDARS_WORKFLOWS, W, Target(ou_id="a")) == 200
+    refused = limited.decide(Capability.SHARED_CONFIG, R, Target(ou_id="a"), WORLD)
+    assert (refused.status, refused.code) == (403, "missing_permission")
+    assert "that needs" in refused.message  # names the roles that would do
+
+
+def test_service_roles_cover_their_service_and_read_what_it_may_reference() -> None:
+    owner = person(member_of={"svc-a": MembershipRole.OWNER})
+    own, other = frozenset({"svc-a"}), frozenset({"svc-b"})
+    assert status(owner, Capability.SERVICE_CONFIG, W, Target("a", own)) == 200
+    assert status(owner, Capability.SERVICE_CONFIG, R, Target("b", other)) == 404
+    assert status(owner, Capability.SHARED_CONFIG, R, Target(ou_id="root")) == 200
+    assert status(owner, Capability.SHARED_CONFIG, R, Target(ou_id="a1")) == 404  # below: no
+    assert status(owner, Capability.SHARED_CONFIG, W, Target(ou_id="a")) == 403
+
+
+def test_an_owner_edits_a_calendar_only_while_only_their_services_use_it() -> None:
+    owner = person(member_of={"svc-a": MembershipRole.OWNER_LIMITED})
+    cal = Capability.CALENDARS_WORKFLOWS
+    assert status(owner, cal, W, Target("a", frozenset({"svc-a"}))) == 200
+    assert status(owner, cal, W, Target("a", frozenset({"svc-a", "svc-b"}))) != 200
+    assert status(owner, cal, W, Target("a")) == 200  # a new one in their service's OU
+    assert status(owner, cal, W, Target("root")) != 200  # …not elsewhere
+
+
+def test_people_act_on_tasks_as_themselves_on_their_services_only() -> None:
+    agent = person(member_of={"svc-a": MembershipRole.AGENT})
+    handle = Capability.HANDLE_TASKS
+    assert status(agent, handle, W, Target("a", frozenset({"svc-a"}), user_id="me")) == 200
+    assert status(agent, handle, W, Target("b", frozenset({"svc-b"}), user_id="me")) == 403
+    assert status(agent, handle, W, Target("a", frozenset({"svc-a"}), user_id="other")) == 403
+    # …and change their own state, which row 20 restricts only for others
+    assert status(agent, Capability.USER_SUPERVISION, W, Target("a", user_id="me")) == 200
+    # another user's state is not theirs even to see through this capability
+    assert status(agent, Capability.USER_SUPERVISION, W, Target("a", user_id="other")) == 404
+
+
+def test_a_key_is_its_scope_admin_intersected_with_its_scopes() -> None:
+    key = Access.for_api_key(["config:read", "tasks:write"], ou_id="a", key_id="k1")
+    assert status(key, Capability.SHARED_CONFIG, R, Target(ou_id="a1")) == 200
+    missing = key.decide(Capability.SHARED_CONFIG, W, Target(ou_id="a1"), WORLD)
+    assert (missing.status, missing.code) == (403, "missing_scope")
+    assert key.decide(Capability.API_KEYS, R, Target(), WORLD).code == "not_for_api_keys"
+    # it may act for users inside its scope (an integration), not outside
+    assert status(key, Capability.PRESENCE, W, Target("a1", user_id="u")) == 200
+    assert status(key, Capability.PRESENCE, W, Target("b", user_id="u")) == 404
+
+
+def test_a_tenant_admin_reaches_everything_but_presence_of_others() -> None:
+    admin = person(RoleAssignment(Role.TENANT_ADMIN, ScopeType.TENANT))
+    for capability in Capability:
+        if capability in (Capability.PRESENCE, Capability.HANDLE_TASKS):
+            continue
+        assert status(admin, capability, W, Target(ou_id="b")) == 200, capability
+    assert status(admin, Capability.PRESENCE, W, Target("b", user_id="other")) == 404
