@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from switchboard.api.event_visibility import EventVisibility, ReplayMemory
 from switchboard.api.permissions import Actor
-from switchboard.api.problems import ApiProblem
+from switchboard.api.problems import ApiProblem, unavailable
 from switchboard.engine.engine import Engine
 from switchboard.engine.events import Event
 from switchboard.runtime.host import HostUnavailable, TenantHost
@@ -196,8 +196,8 @@ class EventFeed:
                 except ApiProblem as refused:
                     yield _ended(last, refused)
                     return
-                except HostUnavailable as unavailable:
-                    yield Ended(last, unavailable.code, str(unavailable), 503)
+                except HostUnavailable as error:
+                    yield _ended(last, unavailable(error))
                     return
             try:
                 # Wake every second to notice a gone client or a stopping node promptly.

@@ -21,7 +21,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.api.problems import ApiProblem, problem
+from switchboard.api.problems import ApiProblem, problem_response
 
 #: 10 §11 IN1. A route that needs more (the CSV import's 10 MiB) gets its own limit.
 MAX_BODY_BYTES = 1 << 20
@@ -35,17 +35,22 @@ _CLOSE = {"Connection": "close"}
 
 
 class BodyTooLarge(ApiProblem):
-    """A body without a declared length grew past the limit while it streamed.
+    """A body over the limit: `declared` so by its Content-Length, or grown past it
+    while it streamed without one.
 
-    Raised from `receive`, so inside a route it travels through FastAPI's body
-    reading (which passes HTTP exceptions on) to the problem handlers.
+    The streamed case is raised from `receive`, so inside a route it travels
+    through FastAPI's body reading (which passes HTTP exceptions on) to the
+    problem handlers.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, declared: int | None = None) -> None:
         super().__init__(
             413,
             "body_too_large",
-            f"The request body is larger than {limit} bytes, the most accepted.",
+            f"The request body is larger than {limit} bytes, the most accepted."
+            if declared is None
+            else f"The request body is {declared} bytes (Content-Length); at most "
+            f"{limit} bytes are accepted.",
             headers=_CLOSE,
             extra={"limit": limit},
         )
@@ -102,14 +107,7 @@ class InputLimits:
                 extra={"limit": self.max_headers},
             )
         if length is not None and length > self.max_body:
-            return ApiProblem(
-                413,
-                "body_too_large",
-                f"The request body is {length} bytes (Content-Length); at most "
-                f"{self.max_body} bytes are accepted.",
-                headers=_CLOSE,
-                extra={"limit": self.max_body},
-            )
+            return BodyTooLarge(self.max_body, length)
         return None
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -156,12 +154,4 @@ def _measure_headers(scope: Scope) -> tuple[int, int | None]:
 
 
 async def _answer(scope: Scope, receive: Receive, send: Send, refused: ApiProblem) -> None:
-    response = problem(
-        Request(scope),
-        refused.status,
-        refused.code,
-        refused.detail,
-        headers=refused.headers,
-        extra=refused.extra,
-    )
-    await response(scope, receive, send)
+    await problem_response(Request(scope), refused)(scope, receive, send)

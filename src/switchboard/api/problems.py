@@ -127,6 +127,12 @@ class ApiProblem(StarletteHTTPException):
         self.headers = headers
 
 
+def unavailable(error: HostUnavailable) -> ApiProblem:
+    """A tenant not taking work, as the 503 a request or a stream ends with."""
+    retry_after = str(max(1, math.ceil(error.retry_after)))
+    return ApiProblem(503, error.code, str(error), headers={"Retry-After": retry_after})
+
+
 def request_id(request: Request) -> str:
     rid = getattr(request.state, "request_id", None)
     if rid is None:
@@ -157,6 +163,19 @@ def problem(
     if extra:
         body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def problem_response(request: Request, error: ApiProblem) -> JSONResponse:
+    """The problem document of a refusal the HTTP layer decided."""
+    return problem(
+        request,
+        error.status,
+        error.code,
+        error.detail,
+        errors=error.errors,
+        headers=error.headers,
+        extra=error.extra,
+    )
 
 
 _TITLES = {
@@ -236,15 +255,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, error: ApiProblem) -> JSONResponse:
-        return problem(
-            request,
-            error.status,
-            error.code,
-            error.detail,
-            errors=error.errors,
-            headers=error.headers,
-            extra=error.extra,
-        )
+        return problem_response(request, error)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
@@ -279,8 +290,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HostUnavailable)
     async def _unavailable(request: Request, error: HostUnavailable) -> JSONResponse:
-        retry_after = str(max(1, math.ceil(error.retry_after)))
-        return problem(request, 503, error.code, str(error), headers={"Retry-After": retry_after})
+        return problem_response(request, unavailable(error))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, error: Exception) -> JSONResponse:
