@@ -64,7 +64,6 @@ from switchboard.domain.validation import (
     Issue,
     _Checker,
     _leaf,
-    _name_key,
     _own_ids,
     is_visible,
 )
@@ -108,17 +107,7 @@ def validate_calendar(
     own = _own_ids(calendar.id, previous)
     name = ch.text("name", calendar.name, max_len=128)
     if name:
-        ch.unique(
-            "name",
-            _name_key(name),
-            name,
-            (
-                (_name_key(c.name), f"calendar {c.name!r}")
-                for c in catalog.calendars.values()
-                if c.id not in own
-            ),
-            "in the tenant",
-        )
+        ch.unique_name(name, (c for c in catalog.calendars.values() if c.id not in own), "calendar")
     _check_ou(ch, calendar, catalog, own)
     if calendar.time_zone is not None:
         _check_time_zone(ch, calendar.time_zone)

@@ -294,6 +294,11 @@ class _HasId(Protocol):
     def id(self) -> str: ...
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
 def _own_ids(entity_id: str, previous: _HasId | None) -> frozenset[str]:
     """Ids that denote the entity itself, skipped by uniqueness checks.
 
@@ -452,6 +457,19 @@ class _Checker:
                 )
                 return
 
+    def unique_name(
+        self, name: str, others: Iterable[_Named], label: str, scope: str = "in the tenant"
+    ) -> None:
+        """`unique` for the `name` field: names compare as `_name_key` does, each
+        other entity is shown as "<label> '<name>'" (`others` excludes the entity itself)."""
+        self.unique(
+            "name",
+            _name_key(name),
+            name,
+            ((_name_key(o.name), f"{label} {o.name!r}") for o in others),
+            scope,
+        )
+
     def references(
         self,
         path: str,
@@ -523,13 +541,7 @@ def validate_service(
 
     name = ch.text("name", service.name, max_len=64)
     if name:
-        ch.unique(
-            "name",
-            _name_key(name),
-            name,
-            ((_name_key(s.name), f"service {s.name!r}") for s in others),
-            "in the tenant",
-        )
+        ch.unique_name(name, others, "service")
     # An empty display_name means "same as name" (01 §4.1 default).
     ch.text("display_name", service.display_name, max_len=128, required=False)
     ch.text("description", service.description, max_len=1024, required=False)
@@ -1141,16 +1153,14 @@ def validate_skill_category(
     ch.unchanged_id(category.id, previous.id if previous else None)
     name = ch.text("name", category.name, max_len=64)
     if name:
-        ch.unique(
-            "name",
-            _name_key(name),
+        ch.unique_name(
             name,
             (
-                (_name_key(c.name), f"category {c.name!r}")
+                c
                 for c in catalog.skill_categories.values()
                 if c.id not in _own_ids(category.id, previous)
             ),
-            "in the tenant",
+            "category",
         )
     levels = category.levels
     if not category.levelled:
@@ -1214,15 +1224,14 @@ def validate_skill(skill: Skill, catalog: Catalog, previous: Skill | None = None
         )
     name = ch.text("name", skill.name, max_len=64)
     if name:
-        ch.unique(
-            "name",
-            _name_key(name),
+        ch.unique_name(
             name,
             (
-                (_name_key(s.name), f"skill {s.name!r}")
+                s
                 for s in catalog.skills.values()
                 if s.id not in _own_ids(skill.id, previous) and s.category_id == skill.category_id
             ),
+            "skill",
             "within its category",
         )
     return ch.issues
@@ -1267,16 +1276,10 @@ def validate_profile(
     name = ch.text("name", profile.name, max_len=64)
     if name:
         everyone = {p.id: p for p in BUILTIN_PROFILES} | dict(catalog.profiles)
-        ch.unique(
-            "name",
-            _name_key(name),
+        ch.unique_name(
             name,
-            (
-                (_name_key(p.name), f"profile {p.name!r}")
-                for p in everyone.values()
-                if p.id not in _own_ids(profile.id, previous)
-            ),
-            "in the tenant",
+            (p for p in everyone.values() if p.id not in _own_ids(profile.id, previous)),
+            "profile",
         )
 
     seen: set[str] = set()
@@ -1356,16 +1359,10 @@ def validate_policy(
     ch.unchanged_id(policy.id, previous.id if previous else None)
     name = ch.text("name", policy.name, max_len=64)
     if name:
-        ch.unique(
-            "name",
-            _name_key(name),
+        ch.unique_name(
             name,
-            (
-                (_name_key(p.name), f"policy {p.name!r}")
-                for p in catalog.policies.values()
-                if p.id not in _own_ids(policy.id, previous)
-            ),
-            "in the tenant",
+            (p for p in catalog.policies.values() if p.id not in _own_ids(policy.id, previous)),
+            "policy",
         )
     levels = policy.levels
     if not levels:
@@ -1439,16 +1436,14 @@ def validate_not_available_reason(
     ch.unchanged_id(reason.id, previous.id if previous else None)
     name = ch.text("name", reason.name, max_len=64)
     if name:
-        ch.unique(
-            "name",
-            _name_key(name),
+        ch.unique_name(
             name,
             (
-                (_name_key(r.name), f"reason {r.name!r}")
+                r
                 for r in catalog.not_available_reasons.values()
                 if r.id not in _own_ids(reason.id, previous)
             ),
-            "in the tenant",
+            "reason",
         )
     return ch.issues
 
@@ -1517,16 +1512,10 @@ def validate_tag(tag: Tag, catalog: Catalog, previous: Tag | None = None) -> lis
     ch.unchanged_id(tag.id, previous.id if previous else None)
     name = ch.text("name", tag.name, max_len=32)
     if name:
-        ch.unique(
-            "name",
-            _name_key(name),
+        ch.unique_name(
             name,
-            (
-                (_name_key(t.name), f"tag {t.name!r}")
-                for t in catalog.tags.values()
-                if t.id not in _own_ids(tag.id, previous)
-            ),
-            "in the tenant",
+            (t for t in catalog.tags.values() if t.id not in _own_ids(tag.id, previous)),
+            "tag",
         )
     return ch.issues
 
@@ -1569,15 +1558,14 @@ def validate_ou(
     ch.unchanged_id(ou.id, previous.id if previous else None)
     name = ch.text("name", ou.name, max_len=128)
     if name:
-        ch.unique(
-            "name",
-            _name_key(name),
+        ch.unique_name(
             name,
             (
-                (_name_key(o.name), f"OU {o.name!r}")
+                o
                 for o in catalog.ous.values()
                 if o.id not in _own_ids(ou.id, previous) and o.parent_id == ou.parent_id
             ),
+            "OU",
             "among its sibling OUs",
         )
     if ou.parent_id is None:
