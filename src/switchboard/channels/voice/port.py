@@ -62,17 +62,6 @@ class Capabilities:
     max_record_s: int = 0
     tts: bool = False
 
-    def as_dict(self) -> dict[str, bool | int]:
-        return {
-            "whisper": self.whisper,
-            "hold_music": self.hold_music,
-            "p2p_ring": self.p2p_ring,
-            "pstn": self.pstn,
-            "recording": self.recording,
-            "max_record_s": self.max_record_s,
-            "tts": self.tts,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class LegSnapshot:

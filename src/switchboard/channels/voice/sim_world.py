@@ -167,7 +167,6 @@ class Leg:
     call_id: str
     user_id: str
     mode: RingMode
-    started_at: float
     state: str = "ringing"  # ringing | answered | ended
     #: Set for the internal leg of a blind transfer to a user (no leg events for it).
     transfer_command_id: str | None = None

@@ -394,7 +394,7 @@ class VoiceSimulator:
             raise SimulatorError(
                 "A user can join only an answered call.", code="call_not_established"
             )
-        leg = Leg(cmd.leg_id, call.call_id, cmd.user_id, cmd.mode, self.clock.now())
+        leg = Leg(cmd.leg_id, call.call_id, cmd.user_id, cmd.mode)
         self._add_leg(call, leg)
         failure = self._take_failure("ring_user", call.call_id, cmd.user_id)
         phone = self.phone(cmd.user_id)
@@ -503,7 +503,6 @@ class VoiceSimulator:
             call.call_id,
             cmd.target.value,
             v.RingMode.CONFERENCE,
-            self.clock.now(),
             transfer_command_id=cmd.command_id,
         )
         self._add_leg(call, leg)

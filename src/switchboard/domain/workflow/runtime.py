@@ -302,10 +302,6 @@ class Step:
     effects: tuple[Effect, ...] = ()
     notes: tuple[Note, ...] = ()
 
-    @property
-    def moves(self) -> bool:
-        return self.exit is not None or self.end is not None or self.wait is not None
-
 
 # ------------------------------------------------------------------ the task, read-only
 
