@@ -621,10 +621,14 @@ class Engine:
         if offer.kind is OfferKind.TRANSFER:
             self.workflows.offer_closed(task, offer.kind, _TRANSFER_ERRORS.get(reason, "cancelled"))
 
-    def _exit_queue(self, task: Task, reason: QueueExitReason) -> None:
+    def _leave_queue(self, task: Task, reason: QueueExitReason) -> None:
+        """Take the task out of its queue: its offers are withdrawn, then it exits."""
         for offer_id in list(task.offers):
             self._withdraw(task, offer_id, WithdrawReason.LEFT_QUEUE)
         self._emit("task.queue_exited", {"task_id": task.id, "reason": reason.value})
+
+    def _exit_queue(self, task: Task, reason: QueueExitReason) -> None:
+        self._leave_queue(task, reason)
         if not self.workflows.queue_left(task, reason.value):
             # The minimal workflow has nothing after its queue step: the call ends there.
             self._terminate(task, EndReason.WORKFLOW_DISCONNECT)

@@ -37,7 +37,6 @@ from switchboard.domain.enums import (
     TaskKind,
     TaskState,
     UserOrdering,
-    WithdrawReason,
 )
 from switchboard.domain.opening_hours import OpeningHours
 from switchboard.domain.task import QueueSpec, Task
@@ -315,12 +314,7 @@ class Runner:
             self._enqueue(task, effect)
         elif isinstance(effect, rt.LeaveQueue):
             if task.is_waiting:
-                for offer_id in list(task.offers):
-                    engine._withdraw(task, offer_id, WithdrawReason.LEFT_QUEUE)
-                emit(
-                    "task.queue_exited",
-                    {"task_id": task.id, "reason": QueueExitReason.CANCELLED.value},
-                )
+                engine._leave_queue(task, QueueExitReason.CANCELLED)
         elif isinstance(effect, rt.SetParameter):
             emit(
                 "task.parameter_updated",
