@@ -34,7 +34,7 @@ Decisions (docs/workflows.md, "Runtime"):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from switchboard.domain import voice as v
@@ -575,14 +575,7 @@ def _transfer(ctx: _Ctx, given: Input) -> Step:
                 notes=tuple(notes),
             )
         begun = _begin_transfer(ctx)
-        return Step(
-            exit=begun.exit,
-            wait=begun.wait,
-            error=begun.error,
-            effects=(*leave, *begun.effects),
-            commands=begun.commands,
-            notes=(*notes, *begun.notes),
-        )
+        return replace(begun, effects=(*leave, *begun.effects), notes=(*notes, *begun.notes))
     if isinstance(given, TransferFailed):
         return _transfer_failed(ctx, given.error)
     if ctx.wait is not None and ctx.wait.phase == "prompt":
