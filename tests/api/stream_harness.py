@@ -1,4 +1,4 @@
-"""A real service over HTTP (uvicorn in a thread) for the live-stream tests, and its people.
+"""A real service over HTTP (uvicorn in a thread) for tests that need sockets, and its people.
 
 Streams need a real server: SSE through httpx and WebSocket through the
 `websockets` client exercise the transports a browser or program uses (flow
@@ -58,6 +58,10 @@ class LiveServer:
     key_a: str
     key_b: str
     names: count[int] = field(default_factory=count)
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rpartition(":")[2])
 
     @property
     def ws(self) -> str:
@@ -127,16 +131,12 @@ def live_server(tmp_path: Path, *, send_buffer: int | None = None) -> Iterator[L
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    end = time.monotonic() + 20
+    while not server.started:  # listening, and the tenants' writers run (lifespan done)
+        assert time.monotonic() < end and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
     try:
-        yield LiveServer(base, tenancy, key_a, key_b)
+        yield LiveServer(f"http://127.0.0.1:{port}", tenancy, key_a, key_b)
     finally:
         server.should_exit = True
         thread.join(timeout=20)

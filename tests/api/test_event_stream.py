@@ -3,58 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-
-from switchboard.api.app import create_app
-from switchboard.api.keys import issue_api_key
-from switchboard.api.tenancy import Settings, Tenancy
-
-SCOPES = ["config:read", "config:write", "tasks:write", "flows:read"]
-
-
-@contextmanager
-def running_server(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
-    tenancy = Tenancy(
-        Settings(
-            db_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            var_dir=tmp_path,
-            secret_key=b"stream-test-pepper-0123456789abcd",
-        )
-    )
-    tenancy.open()
-    tenancy.create_tenant("A", tenant_id="tenant-a")
-    tenancy.create_tenant("B", tenant_id="tenant-b")
-    key_a = issue_api_key(tenancy, "tenant-a", name="a", scopes=SCOPES, created_by="t")
-    key_b = issue_api_key(tenancy, "tenant-b", name="b", scopes=SCOPES, created_by="t")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(tenancy=tenancy), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
-        yield base, key_a, key_b
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+from stream_harness import live_server
 
 
 def _events(lines: Iterator[str], count: int, deadline_s: float = 10) -> list[dict[str, Any]]:
@@ -85,7 +40,8 @@ def _service(base: str, key: str) -> str:
 
 
 def test_replay_then_live_then_resume(tmp_path: Path) -> None:
-    with running_server(tmp_path) as (base, key_a, _key_b):
+    with live_server(tmp_path) as server:
+        base, key_a = server.base, server.key_a
         sid = _service(base, key_a)
         headers = {"X-API-Key": key_a}
         with httpx.stream(
@@ -125,13 +81,15 @@ def _replay(base: str, headers: dict[str, str], cursor: int, count: int) -> list
 
 
 def test_a_tenant_never_sees_another_tenants_events(tmp_path: Path) -> None:
-    with running_server(tmp_path) as (base, key_a, key_b):
-        _service(base, key_a)
-        seen = _replay(base, {"X-API-Key": key_b}, 0, 1)  # B has one event: its creation
+    with live_server(tmp_path) as server:
+        _service(server.base, server.key_a)
+        seen = _replay(
+            server.base, {"X-API-Key": server.key_b}, 0, 1
+        )  # B has one event: its creation
         assert seen and all(e["tenant_id"] == "tenant-b" for e in seen)
         assert "Support" not in json.dumps(seen)
 
 
 def test_the_stream_needs_a_key(tmp_path: Path) -> None:
-    with running_server(tmp_path) as (base, _a, _b):
-        assert httpx.get(f"{base}/api/v1/events/stream").status_code == 401
+    with live_server(tmp_path) as server:
+        assert httpx.get(f"{server.base}/api/v1/events/stream").status_code == 401

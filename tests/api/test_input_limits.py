@@ -13,20 +13,15 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from api_harness import ALL_SCOPES, Service, service
+from api_harness import Service, service
+from stream_harness import live_server
 
-from switchboard.api.app import create_app
-from switchboard.api.keys import issue_api_key
 from switchboard.api.limits import (
     MAX_ARRAY_ITEMS,
     MAX_BODY_BYTES,
@@ -34,7 +29,7 @@ from switchboard.api.limits import (
     MAX_JSON_DEPTH,
     MAX_URL_BYTES,
 )
-from switchboard.api.tenancy import Settings, Tenancy
+from switchboard.api.tenancy import Tenancy
 from switchboard.store.sql_journal import SqlJournal
 
 __all__ = ["service"]
@@ -306,37 +301,10 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The application under uvicorn's defaults (httptools) on a free loopback port."""
-    tmp_path: Path = tmp_path_factory.mktemp("limits")
-    tenancy = Tenancy(
-        Settings(
-            db_url=f"sqlite:///{tmp_path / 'switchboard.sqlite3'}",
-            var_dir=tmp_path,
-            secret_key=b"limits-pepper-0123456789abcdef01",
-        )
-    )
-    tenancy.open()
-    tenancy.create_tenant("Tenant A", tenant_id="tenant-a")
-    key = issue_api_key(tenancy, "tenant-a", name="a", scopes=ALL_SCOPES, created_by="test")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(tenancy=tenancy), log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-            sid = _service_id(client, {"Authorization": f"Bearer {key}"})
-        yield Live(port, key, tenancy, sid)
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        sock.close()
+    with live_server(tmp_path_factory.mktemp("limits")) as server:
+        with httpx.Client(base_url=server.base) as client:
+            sid = _service_id(client, {"Authorization": f"Bearer {server.key_a}"})
+        yield Live(server.port, server.key_a, server.tenancy, sid)
 
 
 @dataclass

@@ -7,22 +7,16 @@ through is really stored.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from api_harness import Service, service
 from fastapi.testclient import TestClient
+from stream_harness import live_server
 
-from switchboard.api.app import create_app
-from switchboard.api.keys import issue_api_key
-from switchboard.api.tenancy import Settings, Tenancy
 from switchboard.engine.events import Event
 from switchboard.runtime.host import TenantHost
 from switchboard.store.sql_journal import SqlJournal
@@ -114,36 +108,6 @@ def test_journal_failure_answers_503_until_the_tenant_has_recovered(service: Ser
     assert _metric(client, "switchboard_journal_recoveries_total", "tenant-b") == 0
 
 
-@contextmanager
-def _server(tmp_path: Path) -> Iterator[tuple[str, str, Tenancy]]:
-    tenancy = Tenancy(
-        Settings(
-            db_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            var_dir=tmp_path,
-            secret_key=b"recovery-test-pepper-0123456789ab",
-        )
-    )
-    tenancy.open()
-    tenancy.create_tenant("A", tenant_id="tenant-a")
-    scopes = ["config:read", "config:write", "tasks:write", "flows:read"]
-    key = issue_api_key(tenancy, "tenant-a", name="a", scopes=scopes, created_by="t")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(tenancy=tenancy), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    _wait(lambda: _answers(f"{base}/readyz"))
-    try:
-        yield base, key, tenancy
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-
-
 def _answers(url: str) -> bool:
     try:
         return httpx.get(url).status_code == 200
@@ -164,8 +128,9 @@ def _next_event(lines: Iterator[str]) -> dict[str, Any]:
 
 
 def test_an_open_event_stream_survives_a_recovery(tmp_path: Path) -> None:
-    with _server(tmp_path) as (base, key, tenancy):
-        headers = {"X-API-Key": key}
+    with live_server(tmp_path) as server:
+        base, tenancy = server.base, server.tenancy
+        headers = {"X-API-Key": server.key_a}
         sid = httpx.post(f"{base}/api/v1/services", json=SERVICE, headers=headers).json()["id"]
         flaky = _flaky(tenancy.hosts["tenant-a"])
         task = {"service_id": sid, "kind": "audio_inbound"}
