@@ -32,6 +32,7 @@ import dataclasses
 import json
 import re
 from enum import Enum
+from functools import cache
 from typing import Any
 
 import orjson
@@ -100,15 +101,10 @@ def _key(key: Any) -> str:
     return str(key)
 
 
-_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
-
-
+@cache
 def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
     """The (cached) pydantic adapter for a configuration class: building one is slow."""
-    adapter = _ADAPTERS.get(cls)
-    if adapter is None:
-        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
-    return adapter
+    return TypeAdapter(cls)
 
 
 def encode_event(event: Event) -> str:
