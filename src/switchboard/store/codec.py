@@ -32,7 +32,6 @@ import dataclasses
 import json
 import re
 from enum import Enum
-from functools import cache
 from typing import Any
 
 import orjson
@@ -101,10 +100,15 @@ def _key(key: Any) -> str:
     return str(key)
 
 
-@cache
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
 def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
     """The (cached) pydantic adapter for a configuration class: building one is slow."""
-    return TypeAdapter(cls)
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    return adapter
 
 
 def encode_event(event: Event) -> str:
