@@ -26,9 +26,6 @@ queue and agree within noise; what differs is recorded next to them.
 
 from __future__ import annotations
 
-import gc
-import heapq
-import itertools
 import math
 import random
 import statistics
@@ -52,6 +49,9 @@ from switchboard.engine.simulation import (
     RunResult,
     Scenario,
     TrafficParams,
+    WorldQueue,
+    frozen_gc,
+    hang_up_if_connected,
     measure,
     sequential_ids,
 )
@@ -119,8 +119,7 @@ class VoiceTraffic:
         self._call_of_task: dict[str, str] = {}
         self._patience: dict[str, float] = {}  # by call id, until the call queues
         self._queued: set[str] = set()
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._order = itertools.count()
+        self.world = WorldQueue()
         self._commands = 0
         self._events = 0
         self._refused: Counter[str] = Counter()
@@ -156,9 +155,6 @@ class VoiceTraffic:
 
     # ---------------------------------------------------------------- world
 
-    def _at(self, when: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self._heap, (when, next(self._order), action))
-
     def _feed(self, engine: Engine, event: v.VoiceEvent) -> None:
         self._events += 1
         engine.voice_event(event)
@@ -174,19 +170,13 @@ class VoiceTraffic:
         if caller.patience_s is not None:
             self._patience[call_id] = caller.patience_s
         if index + 1 < self.params.calls:
-            self._at(now + self.callers.gap(), partial(self._dial, index + 1))
+            self.world.at(now + self.callers.gap(), partial(self._dial, index + 1))
 
     def _give_up(self, call_id: str) -> None:
         """The caller hangs up unless an agent is on the line by now."""
         call = self.simulator.calls[call_id]
         if call.live and not any(leg.state == "answered" for leg in call.legs.values()):
             self.simulator.caller_hang_up(call_id)
-
-    def _finish(self, user_id: str, task_id: str) -> None:
-        """The agent hangs up in the client (which hangs the call up) after the talk."""
-        task = self.engine.state.tasks.get(task_id)
-        if task is not None and task.connected_user_id == user_id:
-            self.engine.hang_up(user_id, task_id)
 
     def _on_committed(self, events: Sequence[Event]) -> None:
         now = self.clock.now()
@@ -205,7 +195,7 @@ class VoiceTraffic:
                     self._queued.add(call_id)
                     self.records[call_id].arrived = e.at  # the wait starts in the queue
                     if patience is not None:
-                        self._at(max(e.at + patience, now), partial(self._give_up, call_id))
+                        self.world.at(max(e.at + patience, now), partial(self._give_up, call_id))
             elif name == "task.connected":
                 call_id = self._call_of_task.get(e.data["task_id"])
                 user_id = e.data.get("user_id")
@@ -213,14 +203,13 @@ class VoiceTraffic:
                     record = self.records[call_id]
                     record.answered = e.at
                     when = max(e.at + record.handle_s, now)
-                    self._at(when, partial(self._finish, user_id, e.data["task_id"]))
+                    self.world.at(
+                        when, partial(hang_up_if_connected, self.engine, user_id, e.data["task_id"])
+                    )
             elif name == "task.terminated":
                 call_id = self._call_of_task.pop(e.data["task_id"], None)
                 if call_id is not None:
-                    record = self.records[call_id]
-                    record.ended = e.at
-                    if record.answered is None:
-                        record.abandoned = e.at
+                    self.records[call_id].end(e.at)
                     self.ended += 1
                     if self.progress is not None:
                         self.progress(1)
@@ -228,37 +217,33 @@ class VoiceTraffic:
     # ---------------------------------------------------------------- loop
 
     def run(self) -> VoiceRunResult:
-        # As `Simulator.run`: keep the long-lived configuration out of the cyclic GC.
-        gc.collect()
-        gc.freeze()
-        try:
+        with frozen_gc():
             return self._run()
-        finally:
-            gc.unfreeze()
 
     def _run(self) -> VoiceRunResult:
         engine, simulator, clock, voice = self.engine, self.simulator, self.clock, self.voice
-        self._at(clock.now(), partial(self._dial, 0))
+        world = self.world
+        world.at(clock.now(), partial(self._dial, 0))
         while True:
             voice.settle()
             if voice.refused:
                 self._refused.update(event.name for event, _ in voice.refused)
                 voice.refused.clear()
-            if not self._heap and self.ended >= self.params.calls:
+            if not world and self.ended >= self.params.calls:
                 break
             due = min(
                 (d for d in (engine.next_deadline(), simulator.next_deadline()) if d is not None),
                 default=math.inf,
             )
-            world = self._heap[0][0] if self._heap else math.inf
-            if due == math.inf and world == math.inf:
+            next_world = world.next_at
+            if due == math.inf and next_world == math.inf:
                 break  # nothing can happen any more (a defect: some call never ended)
-            if due <= world:
+            if due <= next_world:
                 clock.set(max(due, clock.now()))
                 engine.advance()
                 simulator.advance()
                 continue
-            when, _, action = heapq.heappop(self._heap)
+            when, action = world.pop()
             clock.set(max(when, clock.now()))
             action()
         return self._result()
