@@ -35,6 +35,8 @@ ROLES = ("TA", "OA", "LA", "SO", "SL", "SS", "US", "AG", "NONE")
 #: 10 §2, the rows with endpoints; row 20 split as the spec's cell text splits it.
 SPEC_TABLE = """
 row                     TA  OA  LA  SO  SL  SS  US  AG
+3:tenant-settings       ✔   R   –   –   –   –   –   –
+4:privacy-toggles       ✔   –   –   –   –   –   –   –
 5:ous                   ✔   ✔   –   –   –   –   –   –
 6:users                 ✔   ✔   –   –   –   –   –   –
 8:services              ✔   ✔   –   –   –   –   –   –
@@ -216,12 +218,14 @@ KIND_ROWS = {
     "calendars": "11:calendars",
     "workflows": "11:calendars",
     "services": "9:service-config",
+    "audio-resources": "11:calendars",
 }
 
 
 def _body_of(w: World, path: str) -> dict[str, Any]:
     current = w.admin("GET", path)
     server_owned = ("version", "status") if "/parameters/" in path else ("id", "version", "status")
+    server_owned += ("content_type", "duration_s", "size_bytes")  # audio resources
     return {k: v for k, v in current.items() if k not in server_owned}
 
 
@@ -252,6 +256,7 @@ def _new_body(w: World, kind: str, side: str) -> dict[str, Any]:
         "ous": {"name": name, "parent_id": ou},
         "users": {"upn": f"{name}@acme.test", "display_name": name, "ou_id": ou},
         "calendars": {"name": name, "ou_id": ou},
+        "audio-resources": {"name": name, "ou_id": ou},
         "workflows": _workflow_body(w, ou),
         "services": {
             "name": name,
@@ -304,7 +309,16 @@ def _config_route(method: str, path: str) -> tuple[str, str, Builder] | None:
     if match is None:
         return None
     kind, one = match.group(1), match.group(2)
-    if kind not in ("ous", "users", "calendars", "services", "skills", "workflows", *SHARED_KINDS):
+    if kind not in (
+        "ous",
+        "users",
+        "calendars",
+        "services",
+        "skills",
+        "workflows",
+        "audio-resources",
+        *SHARED_KINDS,
+    ):
         return None
     kind_for_row = "skills" if kind in SHARED_KINDS else kind
     row = KIND_ROWS.get(kind_for_row, "12:shared")
@@ -351,6 +365,21 @@ def _account_delete(w: World, side: str) -> Call:
 
 
 LIVE: dict[tuple[str, str], tuple[str, str, Builder]] = {
+    # The tenant is no OU's: the second pass (outside the role's scope) has nothing to try.
+    ("GET", "/api/v1/tenant"): (
+        "3:tenant-settings",
+        "read",
+        lambda w, s: ("GET", "/api/v1/tenant", None) if s == "a" else ("SKIP", "", None),
+    ),
+    ("PUT", "/api/v1/tenant/settings"): (
+        "3:tenant-settings",
+        "write",
+        lambda w, s: (
+            ("PUT", "/api/v1/tenant/settings", w.admin("GET", "/api/v1/tenant")["settings"])
+            if s == "a"
+            else ("SKIP", "", None)
+        ),
+    ),
     ("POST", "/api/v1/tasks"): (
         "21:flow-actions",
         "write",
@@ -691,6 +720,19 @@ def test_outside_their_scope_only_the_tenant_admin_gets_in(world: World) -> None
             want = role == "TA" and expected(role, row, mode)
             if got != want:
                 deviations.append(f"{role:4} {method:6} {path} (row {row}, {mode}): got {got}")
+    assert deviations == [], "\n" + "\n".join(deviations)
+
+
+def test_only_the_row_4_roles_change_the_privacy_toggles(world: World) -> None:
+    """PUT /tenant/settings is row 3, but flipping `partner_may_see_*` is row 4."""
+    deviations = []
+    for role in ROLES:
+        settings = world.admin("GET", "/api/v1/tenant")["settings"]
+        flipped = not settings["partner_may_see_customer_identifiers"]
+        body = {**settings, "partner_may_see_customer_identifiers": flipped}
+        got = _allowed(world, role, ("PUT", "/api/v1/tenant/settings", body))
+        if got != expected(role, "4:privacy-toggles", "write"):
+            deviations.append(f"{role:4} PUT /api/v1/tenant/settings (row 4, write): got {got}")
     assert deviations == [], "\n" + "\n".join(deviations)
 
 

@@ -19,6 +19,7 @@ from switchboard.api.routes import (
     opening_hours,
     stream,
     system,
+    tenant,
     workflows,
 )
 from switchboard.api.tenancy import Settings, Tenancy
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     app.include_router(live.router)
     app.include_router(stream.router)
     app.include_router(api_keys.router)
+    app.include_router(tenant.router)
     if tenancy.settings.simulator_enabled:
         # Development and test mode only (10 PE2): production does not even load it.
         from switchboard.api.routes import simulator

@@ -186,6 +186,8 @@ CONFIG_CAPABILITY: dict[str, Capability] = {
     "service": Capability.SERVICE_CONFIG,
     "calendar": Capability.CALENDARS_WORKFLOWS,
     "workflow": Capability.CALENDARS_WORKFLOWS,
+    # Recordings that workflows play: edited by whoever edits workflows (docs/security.md).
+    "audio_resource": Capability.CALENDARS_WORKFLOWS,
 }
 
 

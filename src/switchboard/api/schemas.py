@@ -49,6 +49,9 @@ class Kind:
     client_chooses_id: bool = False
     tag: str = ""
     form: EntityForm | None = None
+    #: Fields only the server writes (facts about uploaded content): not in the body,
+    #: kept as stored on an update.
+    server_owned: tuple[str, ...] = ()
 
     @property
     def adapter(self) -> TypeAdapter[Any]:
@@ -163,6 +166,13 @@ KINDS: tuple[Kind, ...] = (
     Kind("parameter", "parameters", cfg.CustomParameter, client_chooses_id=True, tag="Parameters"),
     Kind("code", "codes", cfg.Code, tag="Codes and tags"),
     Kind("tag", "tags", cfg.Tag, tag="Codes and tags"),
+    Kind(
+        "audio_resource",
+        "audio-resources",
+        cfg.AudioResource,
+        tag="Audio resources",
+        server_owned=("content_type", "duration_s", "size_bytes"),
+    ),
     Kind("calendar", "calendars", cfg.Calendar, tag="Opening hours"),
     Kind("workflow", "workflows", cfg.Workflow, tag="Workflows", form=_WORKFLOW_FORM),
 )
@@ -180,6 +190,8 @@ def input_model(kind: Kind) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(kind.cls):
         if f.name == "version" or (f.name == "id" and not kind.client_chooses_id):
+            continue
+        if f.name in kind.server_owned:
             continue
         if f.default is not dataclasses.MISSING:
             default: Any = f.default
@@ -202,6 +214,13 @@ def to_entity(kind: Kind, body: BaseModel, entity_id: str) -> Any:
     data = body.model_dump()
     data["id"] = entity_id
     return kind.adapter.validate_python(data)
+
+
+def keep_server_owned(kind: Kind, entity: Any, stored: Any) -> Any:
+    """`entity` with the server-owned fields of `stored`, the version it replaces."""
+    if not kind.server_owned:
+        return entity
+    return dataclasses.replace(entity, **{f: getattr(stored, f) for f in kind.server_owned})
 
 
 def to_json(kind: Kind, entity: Any) -> dict[str, Any]:

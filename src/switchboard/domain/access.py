@@ -45,6 +45,8 @@ from switchboard.domain.roles import ROLE_LABEL, Role, RoleAssignment, ScopeType
 class Capability(StrEnum):
     """The rows of 10 §2 that have endpoints, named for what they guard."""
 
+    TENANT_SETTINGS = "tenant_settings"  # row 3
+    PRIVACY_TOGGLES = "privacy_toggles"  # row 4: partner_may_see_* of the tenant settings
     OUS = "ous"  # row 5
     USERS = "users"  # row 6
     SERVICES = "services"  # row 8: create and delete services
@@ -96,6 +98,8 @@ def _row(*cells: Grant) -> Mapping[Role, Grant]:
 
 #: 10 §2, columns TA OA LA SO SL SS US AG.
 MATRIX: Mapping[Capability, Mapping[Role, Grant]] = {
+    Capability.TENANT_SETTINGS: _row(W, R, _, _, _, _, _, _),
+    Capability.PRIVACY_TOGGLES: _row(W, _, _, _, _, _, _, _),
     Capability.OUS: _row(W, W, _, _, _, _, _, _),
     Capability.USERS: _row(W, W, _, _, _, _, _, _),
     Capability.SERVICES: _row(W, W, _, _, _, _, _, _),
@@ -128,6 +132,7 @@ KEY_SCOPES: Mapping[tuple[Capability, Mode], str | None] = {
     **{
         (cap, mode): f"config:{mode.value}"
         for cap in (
+            Capability.TENANT_SETTINGS,
             Capability.OUS,
             Capability.USERS,
             Capability.SERVICES,
@@ -152,6 +157,9 @@ KEY_SCOPES: Mapping[tuple[Capability, Mode], str | None] = {
     },
     (Capability.API_KEYS, Mode.READ): None,
     (Capability.API_KEYS, Mode.WRITE): None,
+    # What partners may see of the tenant's people is a person's decision (decision).
+    (Capability.PRIVACY_TOGGLES, Mode.READ): "config:read",
+    (Capability.PRIVACY_TOGGLES, Mode.WRITE): None,
 }
 
 

@@ -22,6 +22,7 @@ from switchboard.domain.enums import (
     Priority,
     ProfileKind,
     UserOrdering,
+    VoiceConnectivity,
 )
 from switchboard.domain.roles import RoleAssignment
 
@@ -70,6 +71,9 @@ class TenantSettings:
     partner_may_see_customer_identifiers: bool = False
     sweeper_interval_s: int = 5
     transfer_ring_timeout_s: int = 30
+    voice_connectivity: VoiceConnectivity = VoiceConnectivity.NONE
+    #: E.164 numbers of Teams voice apps whose reverse number lookup is off (05 §9).
+    rnl_disabled_numbers: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -80,6 +84,8 @@ class Tenant:
     time_zone: str = "UTC"
     default_language: str = "en-US"
     settings: TenantSettings = field(default_factory=TenantSettings)
+    #: Counts changes of the record and its settings: the ETag of `GET /tenant`.
+    version: int = 1
 
 
 @dataclass(slots=True)
@@ -324,4 +330,26 @@ class Tag:
     name: str
     ou_id: str = "root"
     enabled: bool = True
+    version: int = 1
+
+
+#: The media types an audio resource may hold (01 §9), and its size limit.
+AUDIO_CONTENT_TYPES = ("audio/wav", "audio/mpeg")
+MAX_AUDIO_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class AudioResource:
+    """A recording workflow prompts play (01 §9).
+
+    The three facts about the content are the server's: they are filled when
+    the bytes are uploaded (and None until then), never written by a client.
+    """
+
+    id: str
+    name: str
+    ou_id: str = "root"
+    content_type: str | None = None
+    duration_s: float | None = None
+    size_bytes: int | None = None
     version: int = 1

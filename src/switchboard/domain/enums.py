@@ -227,3 +227,12 @@ class OfferKind(StrEnum):
     DISTRIBUTION = "distribution"
     TRANSFER = "transfer"
     INVITATION = "invitation"
+
+
+class VoiceConnectivity(StrEnum):
+    """How the tenant's phone numbers reach Teams (01 §10, 05 §9)."""
+
+    NONE = "none"
+    DIRECT_ROUTING = "direct_routing"
+    CALLING_PLAN = "calling_plan"
+    OPERATOR_CONNECT = "operator_connect"

@@ -42,9 +42,12 @@ from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from switchboard.domain.calendars import Calendar
 from switchboard.domain.config import (
+    AUDIO_CONTENT_TYPES,
     BUILTIN_PROFILES,
+    MAX_AUDIO_BYTES,
     OFF_DUTY_PROFILE_ID,
     ON_DUTY_PROFILE_ID,
+    AudioResource,
     Code,
     ConcurrencyCaps,
     CustomParameter,
@@ -74,6 +77,7 @@ from switchboard.domain.enums import (
     Priority,
     ProfileKind,
     UserOrdering,
+    VoiceConnectivity,
 )
 from switchboard.domain.errors import DomainError
 from switchboard.domain.roles import ROLE_SCOPE, RoleAssignment, ScopeType
@@ -90,6 +94,7 @@ __all__ = [
     "ValidationFailed",
     "is_visible",
     "require_valid",
+    "validate_audio_resource",
     "validate_code",
     "validate_not_available_reason",
     "validate_ou",
@@ -221,6 +226,7 @@ class Catalog:
     codes: Mapping[str, Code] = field(default_factory=dict)
     tags: Mapping[str, Tag] = field(default_factory=dict)
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
+    audio_resources: Mapping[str, AudioResource] = field(default_factory=dict)
     #: Stored workflows by id: each one's current document (a draft, or its
     #: latest published version when no draft is open).
     workflows: Mapping[str, Workflow] = field(default_factory=dict)
@@ -1540,6 +1546,37 @@ def validate_tenant_settings(settings: TenantSettings) -> list[Issue]:
     ch.integer("context_retention_days", settings.context_retention_days, 1, 730, unit="days")
     ch.integer("sweeper_interval_s", settings.sweeper_interval_s, 1, 60, unit="seconds")
     ch.integer("transfer_ring_timeout_s", settings.transfer_ring_timeout_s, 5, 120, unit="seconds")
+    ch.enum("voice_connectivity", settings.voice_connectivity, VoiceConnectivity)
+    seen: set[str] = set()
+    for index, number in enumerate(settings.rnl_disabled_numbers):
+        path = f"rnl_disabled_numbers[{index}]"
+        if ch.e164(path, number) is None:
+            continue
+        if number in seen:
+            ch.add("not_unique", path, f"rnl_disabled_numbers lists {number!r} more than once.")
+        seen.add(number)
+    return ch.issues
+
+
+def validate_audio_resource(
+    resource: AudioResource, catalog: Catalog, previous: AudioResource | None = None
+) -> list[Issue]:
+    """Check an audio resource (01 §9). The content facts are the server's (set on
+    upload); they are checked too, so that a bulk load cannot store impossible ones."""
+    ch = _Checker()
+    ch.unchanged_id(resource.id, previous.id if previous else None)
+    ch.text("name", resource.name, max_len=128)
+    if resource.content_type is not None and resource.content_type not in AUDIO_CONTENT_TYPES:
+        ch.add(
+            "invalid_format",
+            "content_type",
+            f"content_type must be one of {', '.join(AUDIO_CONTENT_TYPES)}; "
+            f"got {resource.content_type!r}.",
+        )
+    ch.integer("size_bytes", resource.size_bytes, 1, MAX_AUDIO_BYTES, unit="bytes", required=False)
+    duration = resource.duration_s
+    if duration is not None and (not isinstance(duration, int | float) or duration <= 0):
+        ch.add("out_of_range", "duration_s", f"duration_s must be positive; got {duration!r}.")
     return ch.issues
 
 

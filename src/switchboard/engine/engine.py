@@ -659,7 +659,9 @@ class Engine:
         # alter a fact once it is emitted (state replaces config objects, never mutates them).
         stored = copy.deepcopy(entity)
         if hasattr(stored, "version"):
-            previous = None if kind == "tenant" else self.state.table(kind).get(stored.id)
+            previous = (
+                self.state.tenant if kind == "tenant" else self.state.table(kind).get(stored.id)
+            )
             stored.version = previous.version + 1 if previous is not None else 1
         self._emit("config.upserted", {"type": kind, "entity": stored})
         self._settle()
@@ -703,6 +705,7 @@ class Engine:
             parameters=st.parameters,
             codes=st.codes,
             tags=st.tags,
+            audio_resources=st.audio_resources,
             calendars=st.calendars,
             workflows=st.workflows,
             published_workflows=st.published_workflows,
@@ -1475,6 +1478,7 @@ _VALIDATORS: dict[str, Callable[[Any, Catalog, Any], list[Issue]]] = {
     "parameter": validation.validate_parameter,
     "code": validation.validate_code,
     "tag": validation.validate_tag,
+    "audio_resource": validation.validate_audio_resource,
     "calendar": validate_calendar,
     "workflow": workflow_lifecycle.validate_save,
 }

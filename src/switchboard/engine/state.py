@@ -41,6 +41,8 @@ from switchboard.domain.live import Acw, RonaFlag, UserLive, UserSession
 from switchboard.domain.skills import effective_skills, qualifying_level
 from switchboard.domain.task import Offer, PreferredUser, QueueSpec, Task
 from switchboard.domain.workflow.kinds import WorkflowStatus
+from switchboard.domain.workflow.named import named_ids
+from switchboard.domain.workflow.references import RefKind
 from switchboard.domain.workflow.runtime import Wait, WorkflowRun
 from switchboard.engine.events import Event
 
@@ -68,6 +70,7 @@ CONFIG_TYPES: dict[str, type[Any]] = {
     "parameter": cfg.CustomParameter,
     "code": cfg.Code,
     "tag": cfg.Tag,
+    "audio_resource": cfg.AudioResource,
     "calendar": cfg.Calendar,
     "workflow": cfg.Workflow,
 }
@@ -97,6 +100,7 @@ class TenantState:
     parameters: dict[str, cfg.CustomParameter] = field(default_factory=dict)
     codes: dict[str, cfg.Code] = field(default_factory=dict)
     tags: dict[str, cfg.Tag] = field(default_factory=dict)
+    audio_resources: dict[str, cfg.AudioResource] = field(default_factory=dict)
     calendars: dict[str, cfg.Calendar] = field(default_factory=dict)
     #: workflow id -> its current document (a draft, or the latest published version)
     workflows: dict[str, cfg.Workflow] = field(default_factory=dict)
@@ -236,6 +240,15 @@ class TenantState:
             ]
         elif kind == "user":
             found += [f"task:{s.task_id}" for s in self.sessions.values() if s.user_id == entity_id]
+        elif kind == "audio_resource":
+            # Drafts and published versions alike: either may be played or published.
+            found += sorted(
+                {
+                    f"workflow:{w.id}"
+                    for w in (*self.workflows.values(), *self.published_workflows.values())
+                    if entity_id in named_ids(w, RefKind.AUDIO_RESOURCE)
+                }
+            )
         return found
 
     def _role_holders(self, scope_id: str) -> list[str]:
@@ -442,6 +455,7 @@ class TenantState:
             "parameter": self.parameters,
             "code": self.codes,
             "tag": self.tags,
+            "audio_resource": self.audio_resources,
             "calendar": self.calendars,
             "workflow": self.workflows,
         }

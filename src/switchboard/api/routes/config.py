@@ -26,7 +26,15 @@ from switchboard.api.permissions import (
     require,
 )
 from switchboard.api.problems import RESPONSES, ApiProblem
-from switchboard.api.schemas import INPUT_MODELS, KINDS, Kind, Page, to_entity, to_json
+from switchboard.api.schemas import (
+    INPUT_MODELS,
+    KINDS,
+    Kind,
+    Page,
+    keep_server_owned,
+    to_entity,
+    to_json,
+)
 from switchboard.domain.access import Capability, Target
 from switchboard.domain.roles import RoleAssignment, ScopeType
 from switchboard.engine.engine import Engine
@@ -215,7 +223,7 @@ def _routes(kind: Kind) -> None:
             )
             _check_role_grants(actor, engine, current, entity)
             _check_if_match(if_match, current.version)
-            engine.upsert(kind.name, entity)
+            engine.upsert(kind.name, keep_server_owned(kind, entity, current))
             return engine.state.table(kind.name)[entity_id]
 
         stored = await actor.run(update)

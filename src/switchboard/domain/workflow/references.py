@@ -94,9 +94,8 @@ def references_from_catalog(
 ) -> References:
     """Build the snapshot from the configuration catalog of `validation`.
 
-    Audio resources are not part of that catalog (yet), so the caller passes
-    them as id to OU map; `calendars` adds to (or overrides) the catalog's
-    calendars.
+    `calendars` and `audio_resources` (id to OU) add to, or override, the
+    catalog's own (a check of entities not stored yet).
     """
     return References(
         ous={ou.id: ou.parent_id for ou in catalog.ous.values()},
@@ -111,6 +110,9 @@ def references_from_catalog(
             for s in catalog.services.values()
         },
         users={u.id: u.ou_id for u in catalog.users.values()},
-        audio_resources=dict(audio_resources or {}),
+        audio_resources={
+            **{a.id: a.ou_id for a in catalog.audio_resources.values()},
+            **(audio_resources or {}),
+        },
         workflow_names={w.id: w.name for w in catalog.workflows.values()},
     )
