@@ -12,18 +12,25 @@ The body limit costs nothing on the common path: a `Content-Length` above the
 limit is refused without reading a byte, one within it is trusted (the server
 frames exactly that many bytes), and only a body without a length (chunked)
 is counted as it streams, refused as soon as the count passes the limit,
-without asking for more. JSON depth and array limits need the parsed body and
+without asking for more. A route that takes more (an audio upload) declares a
+`BodyAllowance` for its method and path template, handed to the middleware
+where the app is built; the allowance replaces the limit for that route only.
+JSON depth and array limits need the parsed body and
 are checked where it is parsed once (`api.json_body`).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.api.problems import ApiProblem, problem_response
 
-#: 10 §11 IN1. A route that needs more (the CSV import's 10 MiB) gets its own limit.
+#: 10 §11 IN1. A route that needs more gets its own limit (`BodyAllowance`).
 MAX_BODY_BYTES = 1 << 20
 MAX_URL_BYTES = 8 << 10
 MAX_HEADER_BYTES = 16 << 10
@@ -32,6 +39,25 @@ MAX_ARRAY_ITEMS = 1000
 
 #: A refused body may still be arriving; closing the connection stops it (RFC 9110 §15.5.14).
 _CLOSE = {"Connection": "close"}
+
+
+@dataclass(frozen=True, slots=True)
+class BodyAllowance:
+    """A larger body limit for one route: `method` and the route's path template
+    (`/api/v1/audio-resources/{entity_id}/content`; a parameter is one segment)."""
+
+    method: str
+    template: str
+    limit: int
+    _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = re.split(r"\{[^/{}]+\}", self.template)
+        pattern = "[^/]+".join(re.escape(part) for part in parts)
+        object.__setattr__(self, "_pattern", re.compile(pattern))
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and self._pattern.fullmatch(path) is not None
 
 
 class BodyTooLarge(ApiProblem):
@@ -66,9 +92,11 @@ class InputLimits:
         max_body: int = MAX_BODY_BYTES,
         max_url: int = MAX_URL_BYTES,
         max_headers: int = MAX_HEADER_BYTES,
+        allowances: Sequence[BodyAllowance] = (),
     ) -> None:
         self.app = app
         self.max_body = max_body
+        self.allowances = tuple(allowances)
         self.max_url = max_url
         self.max_headers = max_headers
 
@@ -77,15 +105,26 @@ class InputLimits:
             await self.app(scope, receive, send)
             return
         header_bytes, length = _measure_headers(scope)
-        refused = self._refusal(scope, header_bytes, length)
+        max_body = self._body_limit(scope)
+        refused = self._refusal(scope, header_bytes, length, max_body)
         if refused is not None:
             await _answer(scope, receive, send, refused)
         elif length is not None:
             await self.app(scope, receive, send)  # the server frames exactly `length` bytes
         else:
-            await self._counted(scope, receive, send)
+            await self._counted(scope, receive, send, max_body)
 
-    def _refusal(self, scope: Scope, header_bytes: int, length: int | None) -> ApiProblem | None:
+    def _body_limit(self, scope: Scope) -> int:
+        if self.allowances:
+            method, path = scope["method"], scope["path"]
+            for allowance in self.allowances:
+                if allowance.matches(method, path):
+                    return allowance.limit
+        return self.max_body
+
+    def _refusal(
+        self, scope: Scope, header_bytes: int, length: int | None, max_body: int
+    ) -> ApiProblem | None:
         """The refusal of the request's head, if any: URL, then headers, then declared length."""
         query: bytes = scope.get("query_string", b"")
         url = len(scope.get("raw_path") or scope["path"].encode()) + (
@@ -106,11 +145,11 @@ class InputLimits:
                 "bytes are accepted.",
                 extra={"limit": self.max_headers},
             )
-        if length is not None and length > self.max_body:
-            return BodyTooLarge(self.max_body, length)
+        if length is not None and length > max_body:
+            return BodyTooLarge(max_body, length)
         return None
 
-    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, max_body: int) -> None:
         received = 0
         started = False
 
@@ -119,8 +158,8 @@ class InputLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLarge(self.max_body)
+                if received > max_body:
+                    raise BodyTooLarge(max_body)
             return message
 
         async def tracking_send(message: Message) -> None:
