@@ -13,7 +13,7 @@ from switchboard.api.app import create_app
 from switchboard.api.keys import issue_api_key
 from switchboard.api.tenancy import Settings, Tenancy
 
-ALL_SCOPES = ["config:read", "config:write", "tasks:write", "flows:read"]
+ALL_SCOPES = ["config:read", "config:write", "tasks:write", "flows:read", "addressbooks:write"]
 
 
 @dataclass

@@ -283,6 +283,7 @@ SHARED_KINDS = (
     "parameters",
     "duty-profiles",
     "distribution-policies",
+    "address-books",
 )
 
 
@@ -301,6 +302,7 @@ def _shared_bodies(w: World, name: str, ou: str, side: str) -> dict[str, dict[st
             "entries": [{"skill_id": skill}],
         },
         "distribution-policies": {"name": name, "ou_id": ou, "levels": [{"requirements": []}]},
+        "address-books": {"name": name, "ou_id": ou},
     }
 
 
@@ -625,6 +627,47 @@ LIVE: dict[tuple[str, str], tuple[str, str, Builder]] = {
         ),
     ),
 }
+
+
+def _contacts(w: World, side: str, suffix: str = "") -> str:
+    """The contacts of side's address book, which holds the contact "c0"."""
+    book = _shared_entity(w, "address-books", side)
+    if f"contact_{side}" not in w.ids:
+        w.admin("POST", f"/api/v1/address-books/{book}/contacts", {"external_id": "c0"})
+        w.ids[f"contact_{side}"] = "c0"
+    return f"/api/v1/address-books/{book}/contacts{suffix}"
+
+
+# Contacts follow their book's OU (row 12); every write is harmless to repeat.
+LIVE.update(
+    {
+        ("GET", "/api/v1/address-books/{entity_id}/contacts"): (
+            "12:shared",
+            "read",
+            lambda w, s: ("GET", _contacts(w, s), None),
+        ),
+        ("POST", "/api/v1/address-books/{entity_id}/contacts"): (
+            "12:shared",
+            "write",
+            lambda w, s: ("POST", _contacts(w, s), {"external_id": w.fresh("c")}),
+        ),
+        ("PUT", "/api/v1/address-books/{entity_id}/contacts"): (
+            "12:shared",
+            "write",
+            lambda w, s: ("PUT", _contacts(w, s), {"external_id": "c0", "company": w.fresh("x")}),
+        ),
+        ("POST", "/api/v1/address-books/{entity_id}/contacts/delete"): (
+            "12:shared",
+            "write",
+            lambda w, s: ("POST", _contacts(w, s, "/delete"), {"external_ids": [w.fresh("c")]}),
+        ),
+        ("POST", "/api/v1/address-books/{entity_id}/contacts/clear"): (
+            "12:shared",
+            "write",
+            lambda w, s: ("POST", _contacts(w, s, "/clear"), None),
+        ),
+    }
+)
 
 
 def _sim_call(w: World, side: str) -> str:

@@ -117,6 +117,14 @@ def _seed_tenant_a(svc: Service) -> dict[str, str]:
         "/api/v1/ous", json={"name": "MARKER-A ou", "parent_id": "root"}, headers=h
     ).json()["id"]
     ids["tag"] = post("/api/v1/tags", json={"name": "MARKER-A tag"}, headers=h).json()["id"]
+    ids["address_book"] = post(
+        "/api/v1/address-books", json={"name": "MARKER-A book"}, headers=h
+    ).json()["id"]
+    post(
+        f"/api/v1/address-books/{ids['address_book']}/contacts",
+        json={"external_id": "marker", "display_name": "MARKER-A contact"},
+        headers=h,
+    )
     ids["workflow"] = post(
         "/api/v1/workflows",
         json={
@@ -145,6 +153,7 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
         "tags": "tag",
         "tasks": "task",
         "workflows": "workflow",
+        "address-books": "address_book",
     }
     first = route.path.split("/")[3]
     entity_id = ids.get(kind_by_segment.get(first, "tag"), ids["tag"])

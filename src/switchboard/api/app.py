@@ -15,6 +15,7 @@ from switchboard.api.routes import (
     api_keys,
     auth,
     config,
+    contacts,
     live,
     opening_hours,
     stream,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     app.include_router(auth.router)
     app.include_router(workflows.router)  # before config: /workflows/schema is no id
     app.include_router(config.router)
+    app.include_router(contacts.router)
     app.include_router(opening_hours.router)
     app.include_router(live.router)
     app.include_router(stream.router)

@@ -188,6 +188,7 @@ CONFIG_CAPABILITY: dict[str, Capability] = {
     "workflow": Capability.CALENDARS_WORKFLOWS,
     # Recordings that workflows play: edited by whoever edits workflows (docs/security.md).
     "audio_resource": Capability.CALENDARS_WORKFLOWS,
+    "address_book": Capability.ADDRESS_BOOKS,
 }
 
 

@@ -166,6 +166,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("parameter", "parameters", cfg.CustomParameter, client_chooses_id=True, tag="Parameters"),
     Kind("code", "codes", cfg.Code, tag="Codes and tags"),
     Kind("tag", "tags", cfg.Tag, tag="Codes and tags"),
+    Kind("address_book", "address-books", cfg.AddressBook, tag="Address books"),
     Kind(
         "audio_resource",
         "audio-resources",

@@ -53,6 +53,7 @@ class Capability(StrEnum):
     SERVICE_CONFIG = "service_config"  # row 9
     CALENDARS_WORKFLOWS = "calendars_workflows"  # row 11
     SHARED_CONFIG = "shared_config"  # row 12: skills, policies, profiles, reasons, …
+    ADDRESS_BOOKS = "address_books"  # row 12 too, but keys write them with their own scope (K4)
     HANDLE_TASKS = "handle_tasks"  # row 17
     LIVE_VIEW = "live_view"  # row 18
     USER_DUTY = "user_duty"  # row 20: duty profile, active toggle, not-available
@@ -106,6 +107,7 @@ MATRIX: Mapping[Capability, Mapping[Role, Grant]] = {
     Capability.SERVICE_CONFIG: _row(W, W, _, OW, OW, R, _, OR_),
     Capability.CALENDARS_WORKFLOWS: _row(W, W, W, OW, OW, R, _, _),
     Capability.SHARED_CONFIG: _row(W, W, _, R, R, R, R, _),
+    Capability.ADDRESS_BOOKS: _row(W, W, _, R, R, R, R, _),
     Capability.HANDLE_TASKS: _row(M, M, M, M, M, M, M, M),
     Capability.LIVE_VIEW: _row(W, W, _, OW, OW, W, _, OR_),
     Capability.USER_DUTY: _row(W, W, _, OW, OW, _, W, _),
@@ -142,6 +144,8 @@ KEY_SCOPES: Mapping[tuple[Capability, Mode], str | None] = {
         )
         for mode in Mode
     },
+    (Capability.ADDRESS_BOOKS, Mode.READ): "config:read",
+    (Capability.ADDRESS_BOOKS, Mode.WRITE): "addressbooks:write",
     (Capability.LIVE_VIEW, Mode.READ): "flows:read",
     (Capability.LIVE_VIEW, Mode.WRITE): None,
     **{

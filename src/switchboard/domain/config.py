@@ -353,3 +353,15 @@ class AudioResource:
     duration_s: float | None = None
     size_bytes: int | None = None
     version: int = 1
+
+
+@dataclass(slots=True)
+class AddressBook:
+    """A shared list of contacts (01 §11). The contacts themselves are not
+    configuration: there may be 100 000 per book, so they live in the store
+    (`switchboard.store.contacts`), not in the engine's state."""
+
+    id: str
+    name: str
+    ou_id: str = "root"
+    version: int = 1

@@ -47,6 +47,7 @@ from switchboard.domain.config import (
     MAX_AUDIO_BYTES,
     OFF_DUTY_PROFILE_ID,
     ON_DUTY_PROFILE_ID,
+    AddressBook,
     AudioResource,
     Code,
     ConcurrencyCaps,
@@ -94,6 +95,7 @@ __all__ = [
     "ValidationFailed",
     "is_visible",
     "require_valid",
+    "validate_address_book",
     "validate_audio_resource",
     "validate_code",
     "validate_not_available_reason",
@@ -225,6 +227,7 @@ class Catalog:
     parameters: Mapping[str, CustomParameter] = field(default_factory=dict)
     codes: Mapping[str, Code] = field(default_factory=dict)
     tags: Mapping[str, Tag] = field(default_factory=dict)
+    address_books: Mapping[str, AddressBook] = field(default_factory=dict)
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
     audio_resources: Mapping[str, AudioResource] = field(default_factory=dict)
     #: Stored workflows by id: each one's current document (a draft, or its
@@ -1522,6 +1525,28 @@ def validate_tag(tag: Tag, catalog: Catalog, previous: Tag | None = None) -> lis
             name,
             (t for t in catalog.tags.values() if t.id not in _own_ids(tag.id, previous)),
             "tag",
+        )
+    return ch.issues
+
+
+def validate_address_book(
+    book: AddressBook, catalog: Catalog, previous: AddressBook | None = None
+) -> list[Issue]:
+    """Check an address book (01 §11): name 1–128, unique in the tenant, in a known OU."""
+    ch = _Checker()
+    ch.unchanged_id(book.id, previous.id if previous else None)
+    name = ch.text("name", book.name, max_len=128)
+    if name:
+        ch.unique_name(
+            name,
+            (b for b in catalog.address_books.values() if b.id not in _own_ids(book.id, previous)),
+            "address book",
+        )
+    if catalog.ous and book.ou_id not in catalog.ous:
+        ch.add(
+            "unknown_reference",
+            "ou_id",
+            f"ou_id refers to OU {book.ou_id!r}, which does not exist.",
         )
     return ch.issues
 

@@ -70,6 +70,7 @@ CONFIG_TYPES: dict[str, type[Any]] = {
     "parameter": cfg.CustomParameter,
     "code": cfg.Code,
     "tag": cfg.Tag,
+    "address_book": cfg.AddressBook,
     "audio_resource": cfg.AudioResource,
     "calendar": cfg.Calendar,
     "workflow": cfg.Workflow,
@@ -100,6 +101,7 @@ class TenantState:
     parameters: dict[str, cfg.CustomParameter] = field(default_factory=dict)
     codes: dict[str, cfg.Code] = field(default_factory=dict)
     tags: dict[str, cfg.Tag] = field(default_factory=dict)
+    address_books: dict[str, cfg.AddressBook] = field(default_factory=dict)
     audio_resources: dict[str, cfg.AudioResource] = field(default_factory=dict)
     calendars: dict[str, cfg.Calendar] = field(default_factory=dict)
     #: workflow id -> its current document (a draft, or the latest published version)
@@ -455,6 +457,7 @@ class TenantState:
             "parameter": self.parameters,
             "code": self.codes,
             "tag": self.tags,
+            "address_book": self.address_books,
             "audio_resource": self.audio_resources,
             "calendar": self.calendars,
             "workflow": self.workflows,

@@ -52,6 +52,7 @@ __all__ = [
     "TENANT_TABLES",
     "UtcDateTime",
     "accounts",
+    "address_book_contacts",
     "api_keys",
     "journal",
     "metadata",
@@ -189,6 +190,21 @@ api_keys = Table(
     Column("last_used_at", UtcDateTime(), nullable=True),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Index(None, "tenant_id"),
+)
+
+#: Contacts of address books (spec 01 §11). The books are configuration (journaled, in
+#: the engine); their contacts, up to 100 000 a book, are kept here: `data` is the
+#: contact as the API shows it. The key is also the paging order and the tenant_id index.
+address_book_contacts = Table(
+    "address_book_contacts",
+    metadata,
+    _tenant_fk(),
+    Column("address_book_id", String(ID), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("data", JSON(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "address_book_id", "external_id"),
 )
 
 #: The tables holding tenant rows: each has `tenant_id` and, on PostgreSQL, an RLS policy.
