@@ -224,8 +224,9 @@ KIND_ROWS = {
 
 def _body_of(w: World, path: str) -> dict[str, Any]:
     current = w.admin("GET", path)
-    server_owned = ("version", "status") if "/parameters/" in path else ("id", "version", "status")
-    server_owned += ("content_type", "duration_s", "size_bytes")  # audio resources
+    server_owned = {"version", "status", "content_type", "duration_s", "size_bytes"}
+    if "/parameters/" not in path:  # a parameter's id is the client's
+        server_owned.add("id")
     return {k: v for k, v in current.items() if k not in server_owned}
 
 
