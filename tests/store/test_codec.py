@@ -157,6 +157,15 @@ SAMPLES: dict[str, Any] = {
     ),
     "code": cfg.Code(id="c1", name="Resolved", short_code="RES", enabled=False),
     "tag": cfg.Tag(id="vip", name="VIP", ou_id="ou-1", enabled=False),
+    "audio_resource": cfg.AudioResource(
+        id="ar1",
+        name="Welcome ♪",
+        ou_id="ou-1",
+        content_type="audio/wav",
+        duration_s=2.5,
+        size_bytes=80_044,
+    ),
+    "address_book": cfg.AddressBook(id="ab1", name="Suppliers", ou_id="ou-1"),
     "calendar": cfg.Calendar(
         id="cal1",
         name="Office hours ☀",
