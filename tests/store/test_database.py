@@ -28,7 +28,15 @@ from switchboard.store.repositories import TenantRepository
 from switchboard.store.schema import TENANT_TABLES, api_keys, metadata
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-TABLES = {"tenants", "journal", "accounts", "web_sessions", "api_keys", "address_book_contacts"}
+TABLES = {
+    "tenants",
+    "journal",
+    "accounts",
+    "web_sessions",
+    "api_keys",
+    "address_book_contacts",
+    "audio_contents",
+}
 
 
 @pytest.fixture
@@ -144,7 +152,7 @@ def test_create_engine_accepts_postgresql_psycopg_without_connecting() -> None:
 def test_migrations_are_packaged_with_their_template() -> None:
     assert (database.MIGRATIONS_DIR / "env.py").is_file()
     assert (database.MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_migrate_creates_the_schema_and_is_idempotent(empty_db_url: str) -> None:

@@ -37,6 +37,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -54,6 +55,7 @@ __all__ = [
     "accounts",
     "address_book_contacts",
     "api_keys",
+    "audio_contents",
     "journal",
     "metadata",
     "tenants",
@@ -205,6 +207,21 @@ address_book_contacts = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("tenant_id", "address_book_id", "external_id"),
+)
+
+#: The recorded bytes of audio resources (01 §9), up to 10 MB each. The resource is
+#: configuration (journaled, in the engine, with the facts of its content); the bytes
+#: are kept here, one row per resource, and go when the resource goes.
+audio_contents = Table(
+    "audio_contents",
+    metadata,
+    _tenant_fk(),
+    Column("audio_resource_id", String(ID), nullable=False),
+    Column("content_type", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary(), nullable=False),
+    Column("uploaded_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "audio_resource_id"),
 )
 
 #: The tables holding tenant rows: each has `tenant_id` and, on PostgreSQL, an RLS policy.
