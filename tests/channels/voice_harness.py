@@ -10,12 +10,16 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
+from switchboard.channels.voice.sim_world import SimulatorConfig
+from switchboard.channels.voice.simulator import VoiceSimulator
+from switchboard.channels.voice.virtual_time import VirtualVoice
 from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
 from switchboard.domain.enums import AssignmentType
 from switchboard.domain.workflow import parse_workflow
-from switchboard.engine.clock import Clock
+from switchboard.engine.clock import Clock, VirtualClock
 from switchboard.engine.engine import Engine
+from switchboard.engine.events import Event
 
 CALLER = v.Party(kind=v.PartyKind.PHONE, id="+41791234567")
 WELCOME = "Welcome to Hotline, caller +41791234567."
@@ -95,3 +99,68 @@ def hotline(clock: Clock) -> Engine:
         "service", replace(service, workflows={**service.workflows, "audio_inbound": workflow.id})
     )
     return engine
+
+
+def node(
+    node_id: str, kind: str, exits: dict[str, str] | None = None, **settings: object
+) -> dict[str, object]:
+    out: dict[str, object] = {"id": node_id, "type": kind}
+    if exits:
+        out["exits"] = exits
+    if settings:
+        out["settings"] = settings
+    return out
+
+
+def use_workflow(engine: Engine, nodes: list[dict[str, object]], workflow_id: str = "wf-x") -> None:
+    """Publish `nodes` (after a start node that leads to the first) as the hotline's workflow."""
+    first = str(nodes[0]["id"])
+    workflow = parse_workflow(
+        {
+            "id": workflow_id,
+            "ou_id": "root",
+            "name": f"Workflow {workflow_id}",
+            "modality": "audio",
+            "direction": "inbound",
+            "nodes": [node("start", "start", {"next": first}), *nodes],
+        }
+    )
+    engine.upsert("workflow", workflow)
+    engine.publish_workflow(workflow.id)
+    service = engine.state.services["svc"]
+    engine.upsert(
+        "service", replace(service, workflows={**service.workflows, "audio_inbound": workflow.id})
+    )
+
+
+class Line:
+    """The hotline's engine and the simulator in virtual time, with the journal kept."""
+
+    def __init__(self, nodes: list[dict[str, object]] | None = None, *, seed: int = 3) -> None:
+        self.clock = VirtualClock()
+        self.engine = hotline(self.clock)
+        if nodes is not None:
+            use_workflow(self.engine, nodes)
+        self.journal: list[Event] = []
+        self.engine.subscribe(self.journal.extend)
+        self.engine.commit()
+        self.sim = VoiceSimulator("t", self.clock, SimulatorConfig(seed=seed, seconds_per_word=0.5))
+        self.voice = VirtualVoice(
+            self.engine, self.sim, lambda e, ev: e.voice_event(ev), self.clock
+        )
+
+    def commands(self, kind: str) -> list[dict[str, object]]:
+        return [
+            e.data["command"]
+            for e in self.journal
+            if e.name == "voice.command" and e.data["command"]["type"] == kind
+        ]
+
+    def events(self, name: str) -> list[Event]:
+        return [e for e in self.journal if e.name == name]
+
+    def said(self, call_id: str) -> list[str]:
+        return [entry.what for entry in self.sim.calls[call_id].transcript]
+
+    def heard(self, call_id: str) -> list[str]:
+        return [e.text for e in self.sim.calls[call_id].transcript if e.what == "prompt"]

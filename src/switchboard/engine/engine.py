@@ -447,18 +447,7 @@ class Engine:
                     "generation": generation,
                 },
             )
-            if task.call_id is not None:  # a call rings the user's phone on its own leg
-                self._voice(
-                    task,
-                    v.RingUser(
-                        command_id=self.ids(),
-                        call_id=task.call_id,
-                        leg_id=offer_id,
-                        user_id=user_id,
-                        timeout_s=task.queue.rona_timeout_s,
-                        presented_service_id=task.service_id,
-                    ),
-                )
+            self._ring(task, offer_id, user_id, task.queue.rona_timeout_s)
         self.metrics.offers += len(chosen)
         return chosen
 
@@ -559,9 +548,25 @@ class Engine:
             },
         )
 
+    def _ring(self, task: Task, offer_id: str, user_id: str, timeout_s: int) -> None:
+        """An offer of a call rings the user's phone on a leg named after the offer, for
+        the offer's ring time; a task without a call rings nothing."""
+        if task.call_id is not None:
+            self._voice(
+                task,
+                v.RingUser(
+                    command_id=self.ids(),
+                    call_id=task.call_id,
+                    leg_id=offer_id,
+                    user_id=user_id,
+                    timeout_s=timeout_s,
+                    presented_service_id=task.service_id,
+                ),
+            )
+
     def _stop_ringing(self, task: Task, offer_id: str) -> None:
         """End the phone leg of a closing offer (leg id = offer id); nothing without a call."""
-        if task.call_id is not None and task.offers[offer_id].kind is not OfferKind.TRANSFER:
+        if task.call_id is not None:
             self._voice(task, v.CancelRing(command_id=self.ids(), leg_id=offer_id))
 
     def _ring_timeout(self, task: Task, offer_id: str, *, leg_gone: bool = False) -> None:
@@ -569,7 +574,7 @@ class Engine:
         `no_answer`. Whichever comes first closes the offer, so RONA counts once."""
         if task.offers[offer_id].kind is OfferKind.TRANSFER:
             # No RONA for transfer offers (R3): the workflow's transfer has failed.
-            self._withdraw(task, offer_id, WithdrawReason.RING_TIMEOUT)
+            self._withdraw(task, offer_id, WithdrawReason.RING_TIMEOUT, leg_gone=leg_gone)
             return
         assert task.queue is not None
         if task.queue.distribution_type is DistributionType.BROADCAST:
@@ -973,7 +978,7 @@ class Engine:
         self._user(user_id)
         task = self._live_task(task_id)
         offer_id = self._user_offer(task, user_id)
-        if task.call_id is not None and task.offers[offer_id].kind is not OfferKind.TRANSFER:
+        if task.call_id is not None:
             # Accepted in the client rather than on the ringing phone: the provider joins
             # the user's ringing leg to the call (its ringing ends with that).
             self._voice(
@@ -1212,13 +1217,15 @@ class Engine:
     def _leg_event(self, task: Task, event: v.LegAnswered | v.LegEnded) -> None:
         """The phone of an offer (leg id = offer id) was answered or stopped ringing.
 
-        Answering accepts the offer (the conference leg the engine rang joins the
-        call on answer, so nothing needs bridging). A leg that rang out is the
-        offer's ring timeout (RONA); any other end before an answer is a decline.
-        A leg whose offer is closed already (withdrawn, timed out) is ignored.
+        Queue offers and a workflow's transfer offers alike: answering accepts the
+        offer (the conference leg the engine rang joins the call on answer, so
+        nothing needs bridging). A leg that rang out is the offer's ring timeout
+        (RONA, or for a transfer offer its `no_answer` failure); any other end
+        before an answer is a decline. A leg whose offer is closed already
+        (withdrawn, timed out) is ignored.
         """
         offer = task.offers.get(event.leg_id)
-        if offer is None or offer.user_id != event.user_id or offer.kind is OfferKind.TRANSFER:
+        if offer is None or offer.user_id != event.user_id:
             return
         if isinstance(event, v.LegAnswered):
             self._connect(task, offer.user_id, offer.id)

@@ -441,8 +441,9 @@ class Runner:
         if error is not None:
             self.feed(task.id, rt.TransferFailed(error))
             return
-        now = self.engine.clock.now()
-        self.engine._emit(
+        engine = self.engine
+        now = engine.clock.now()
+        engine._emit(
             "task.transfer_started",
             {
                 "task_id": task.id,
@@ -452,11 +453,12 @@ class Runner:
                 "initiated_by": "workflow",
             },
         )
-        self.engine._emit(
+        offer_id = engine.ids()
+        engine._emit(
             "task.offered",
             {
                 "task_id": task.id,
-                "offer_id": self.engine.ids(),
+                "offer_id": offer_id,
                 "user_id": effect.user_id,
                 "offer_kind": OfferKind.TRANSFER.value,
                 "timeout_s": effect.ring_timeout_s,
@@ -464,6 +466,8 @@ class Runner:
                 "generation": task.offer_generation + 1,
             },
         )
+        # The target's phone rings into the answered call, as a queue offer's does.
+        engine._ring(task, offer_id, effect.user_id, effect.ring_timeout_s)
 
     # ------------------------------------------------------------------ facts
 

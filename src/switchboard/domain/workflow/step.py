@@ -610,18 +610,19 @@ def _begin_transfer(ctx: _Ctx) -> Step:
             effects=(TransferToService(target, ctx.flag("keep_queue_position")),),
             wait=Wait("transferring", memo=kind),
         )
-    if kind == "user":
-        return Step(
-            effects=(OfferToUser(target, ctx.number("ring_timeout_s")),),
-            wait=Wait("ringing", memo=kind),
-        )
     call = ctx.call
+    ring = ctx.number("ring_timeout_s")
+    if kind == "user" and (call is None or ctx.facts.accepted):
+        # The user's phone is rung into the answered call (a transfer offer, T34).
+        return Step(effects=(OfferToUser(target, ring),), wait=Wait("ringing", memo=kind))
     if call is None:
         return _transfer_failed(ctx, "transfer_not_supported")
     to = v.Target(
-        type=v.TargetType.PHONE if kind == "external_number" else v.TargetType.UPN, value=target
+        type={"user": v.TargetType.USER, "external_number": v.TargetType.PHONE}.get(
+            kind, v.TargetType.UPN
+        ),
+        value=target,
     )
-    ring = ctx.number("ring_timeout_s")
     if ctx.facts.accepted:
         blind = v.TransferBlind(
             command_id=ctx.facts.new_id(),
