@@ -36,6 +36,15 @@ TABLES = {
     "api_keys",
     "address_book_contacts",
     "audio_contents",
+    "report_unified_sessions",
+    "report_service_sessions",
+    "report_user_sessions",
+    "report_transfer_sessions",
+    "report_user_states",
+    "report_service_aggregates",
+    "report_user_aggregates",
+    "report_user_state_aggregates",
+    "report_cursors",
 }
 
 
@@ -152,7 +161,7 @@ def test_create_engine_accepts_postgresql_psycopg_without_connecting() -> None:
 def test_migrations_are_packaged_with_their_template() -> None:
     assert (database.MIGRATIONS_DIR / "env.py").is_file()
     assert (database.MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 def test_migrate_creates_the_schema_and_is_idempotent(empty_db_url: str) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Double,
@@ -50,6 +51,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "NAMING_CONVENTION",
+    "REPORT_TABLES",
     "TENANT_TABLES",
     "UtcDateTime",
     "accounts",
@@ -58,6 +60,15 @@ __all__ = [
     "audio_contents",
     "journal",
     "metadata",
+    "report_cursors",
+    "report_service_aggregates",
+    "report_service_sessions",
+    "report_transfer_sessions",
+    "report_unified_sessions",
+    "report_user_aggregates",
+    "report_user_sessions",
+    "report_user_state_aggregates",
+    "report_user_states",
     "tenants",
     "web_sessions",
 ]
@@ -222,6 +233,302 @@ audio_contents = Table(
     Column("data", LargeBinary(), nullable=False),
     Column("uploaded_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("tenant_id", "audio_resource_id"),
+)
+
+# ---------------------------------------------------------------------- reporting (08)
+#
+# A projection of the journal (`switchboard.reporting`), rebuildable from it at any
+# time (`switchboard reports rebuild`). Columns, meanings and units: docs/reporting.md.
+# Timestamps are UTC with milliseconds, durations integer milliseconds (`*_ms`).
+
+CODE = 32  # enumeration codes (modality, outcome codes, states, ...)
+TEXT = 256  # caller ids, UPNs, numbers, customer identifiers
+
+
+def _id(name: str, *, nullable: bool = False) -> Column[str]:
+    return Column(name, String(ID), nullable=nullable)
+
+
+def _code(name: str, *, nullable: bool = False) -> Column[str]:
+    return Column(name, String(CODE), nullable=nullable)
+
+
+def _ms(name: str, *, nullable: bool = False) -> Column[int]:
+    return Column(name, BigInteger(), nullable=nullable)
+
+
+def _count(name: str) -> Column[int]:
+    return Column(name, BigInteger(), nullable=False)
+
+
+def _at(name: str, *, nullable: bool = False) -> Column[datetime]:
+    return Column(name, UtcDateTime(), nullable=nullable)
+
+
+report_unified_sessions = Table(
+    "report_unified_sessions",
+    metadata,
+    _tenant_fk(),
+    _id("id"),
+    _id("task_id"),
+    _id("first_service_id"),
+    _id("last_service_id"),
+    _code("modality"),
+    _code("direction"),
+    _code("task_kind"),
+    Column("customer_identifier", String(TEXT), nullable=True),
+    Column("caller_id", String(TEXT), nullable=True),
+    _at("started_at"),
+    _at("ended_at"),
+    Column("service_session_count", Integer(), nullable=False),
+    Column("user_session_count", Integer(), nullable=False),
+    Column("transfer_session_count", Integer(), nullable=False),
+    Column("outcome_id", Integer(), nullable=False),
+    Column("outcome_group_id", Integer(), nullable=False),
+    Column("handled", Boolean(), nullable=False),
+    _ms("connected_ms"),
+    _id("first_accepting_user_id", nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "started_at"),
+)
+
+report_service_sessions = Table(
+    "report_service_sessions",
+    metadata,
+    _tenant_fk(),
+    _id("id"),
+    _id("unified_session_id"),
+    _id("task_id"),
+    _id("service_id"),
+    _id("ou_id", nullable=True),
+    _code("modality"),
+    _code("direction"),
+    _code("task_kind"),
+    Column("sequence", Integer(), nullable=False),
+    _at("started_at"),
+    _at("accepted_at", nullable=True),
+    _at("first_enqueued_at", nullable=True),
+    _at("first_offered_at", nullable=True),
+    _at("user_connected_at", nullable=True),
+    _at("queue_left_at", nullable=True),
+    _at("customer_left_at", nullable=True),
+    _at("ended_at"),
+    _ms("ivr_ms"),
+    _ms("queue_ms", nullable=True),
+    _ms("ring_ms"),
+    _ms("connected_ms"),
+    _ms("hold_ms"),
+    _ms("acw_ms"),
+    _ms("answer_wait_ms", nullable=True),
+    _ms("hangup_wait_ms", nullable=True),
+    Column("outcome_id", Integer(), nullable=False),
+    Column("outcome_group_id", Integer(), nullable=False),
+    Column("handled", Boolean(), nullable=False),
+    Column("kpi_excluded", Boolean(), nullable=False),
+    _code("end_reason"),
+    _code("queue_exit_reason", nullable=True),
+    Column("max_policy_level", Integer(), nullable=True),
+    Column("offer_count", Integer(), nullable=False),
+    Column("rona_count", Integer(), nullable=False),
+    Column("priority", Integer(), nullable=False),
+    _id("first_accepting_user_id", nullable=True),
+    _id("last_user_id", nullable=True),
+    _id("primary_code", nullable=True),
+    Column("secondary_codes", Text(), nullable=True),
+    Column("tags", Text(), nullable=True),
+    _id("result_detail_id", nullable=True),
+    Column("reference_id", String(128), nullable=True),
+    _id("outbound_call_id", nullable=True),
+    Column("outbound_attempt", Integer(), nullable=True),
+    _id("transferred_from_service_session_id", nullable=True),
+    Column("sla_acceptance_s", Integer(), nullable=False),
+    Column("sla_hangup_s", Integer(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "started_at"),
+    Index(None, "tenant_id", "service_id", "started_at"),
+    Index(None, "tenant_id", "unified_session_id"),
+)
+
+report_user_sessions = Table(
+    "report_user_sessions",
+    metadata,
+    _tenant_fk(),
+    _id("id"),
+    _id("service_session_id"),
+    _id("unified_session_id"),
+    _id("task_id"),
+    _id("user_id"),
+    _id("service_id"),
+    _code("offer_kind"),
+    _at("offered_at"),
+    _at("answered_at", nullable=True),
+    _at("ended_at"),
+    _ms("ring_ms"),
+    _ms("connected_ms"),
+    _ms("hold_ms"),
+    _ms("parked_ms"),
+    _ms("acw_ms"),
+    _code("acw_end_reason", nullable=True),
+    Column("outcome_id", Integer(), nullable=False),
+    Column("outcome_group_id", Integer(), nullable=False),
+    Column("is_transfer_target", Boolean(), nullable=False),
+    _id("primary_code", nullable=True),
+    Column("secondary_codes", Text(), nullable=True),
+    Column("tags", Text(), nullable=True),
+    _id("result_detail_id", nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "user_id", "offered_at"),
+    Index(None, "tenant_id", "service_session_id"),
+)
+
+report_transfer_sessions = Table(
+    "report_transfer_sessions",
+    metadata,
+    _tenant_fk(),
+    _id("id"),
+    _id("service_session_id"),
+    _id("unified_session_id"),
+    _id("task_id"),
+    _id("from_user_session_id", nullable=True),
+    _code("initiated_by"),
+    _code("transfer_type"),
+    _code("target_type"),
+    _id("target_id", nullable=True),
+    Column("target_value", String(TEXT), nullable=True),
+    _at("started_at"),
+    _at("ended_at"),
+    _code("result"),
+    _code("error", nullable=True),
+    _id("to_service_session_id", nullable=True),
+    _id("to_user_session_id", nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "started_at"),
+    Index(None, "tenant_id", "service_session_id"),
+)
+
+report_user_states = Table(
+    "report_user_states",
+    metadata,
+    _tenant_fk(),
+    _id("id"),
+    _id("user_id"),
+    _code("state"),
+    _id("not_available_reason_id", nullable=True),
+    _code("presence"),
+    _at("started_at"),
+    _at("ended_at"),
+    _ms("duration_ms"),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "user_id", "started_at"),
+)
+
+#: Additive 15-minute buckets of service sessions, by their `started_at` (08 §2.2).
+report_service_aggregates = Table(
+    "report_service_aggregates",
+    metadata,
+    _tenant_fk(),
+    Column("id", String(NAME), nullable=False),
+    _id("service_id"),
+    _at("bucket_start"),
+    _code("modality"),
+    _code("direction"),
+    Column("kpi_excluded", Boolean(), nullable=False),
+    *(
+        _count(name)
+        for name in (
+            "tasks",
+            "accepted",
+            "queued",
+            "handled_by_user",
+            "handled_by_user_queued",
+            "group_handled_by_user",
+            "group_handled_by_system",
+            "group_hangup_by_customer",
+            "group_not_handled",
+            "group_error",
+            "group_outbound_accepted",
+            "group_outbound_not_accepted",
+            "answered_within_sla",
+            "short_abandons",
+            "queue_hangups",
+            "queue_hangups_within_hangup_sla",
+            "sum_queue_ms",
+            "sum_answer_wait_ms",
+            "sum_connected_ms",
+            "sum_acw_ms",
+        )
+    ),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "bucket_start"),
+)
+
+#: Additive 15-minute buckets of user sessions, by their service session's start.
+report_user_aggregates = Table(
+    "report_user_aggregates",
+    metadata,
+    _tenant_fk(),
+    Column("id", String(NAME), nullable=False),
+    _id("user_id"),
+    _id("service_id"),
+    _at("bucket_start"),
+    *(
+        _count(name)
+        for name in (
+            "offered",
+            "accepted",
+            "declined",
+            "rona",
+            "cancelled",
+            "transferred",
+            "handled",
+            "sum_ring_ms",
+            "sum_connected_ms",
+            "sum_hold_ms",
+            "sum_acw_ms",
+        )
+    ),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "bucket_start"),
+)
+
+#: Milliseconds per user, reporting state and reason in each 15-minute bucket.
+report_user_state_aggregates = Table(
+    "report_user_state_aggregates",
+    metadata,
+    _tenant_fk(),
+    Column("id", String(NAME), nullable=False),
+    _id("user_id"),
+    _code("state"),
+    _id("not_available_reason_id", nullable=True),
+    _at("bucket_start"),
+    _ms("duration_ms"),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(None, "tenant_id", "bucket_start"),
+)
+
+#: How far each tenant's journal is projected (`seq`), and the projection's in-flight
+#: state as JSON at `snapshot_seq` (a restart resumes from it instead of from seq 0).
+report_cursors = Table(
+    "report_cursors",
+    metadata,
+    _tenant_fk(),
+    Column("seq", BigInteger(), nullable=False),
+    Column("snapshot_seq", BigInteger(), nullable=False),
+    Column("snapshot", LargeBinary(), nullable=True),
+    _at("updated_at"),
+    PrimaryKeyConstraint("tenant_id"),
+)
+
+#: The reporting tables holding projected rows (what a rebuild empties first).
+REPORT_TABLES: tuple[Table, ...] = (
+    report_unified_sessions,
+    report_service_sessions,
+    report_user_sessions,
+    report_transfer_sessions,
+    report_user_states,
+    report_service_aggregates,
+    report_user_aggregates,
+    report_user_state_aggregates,
 )
 
 #: The tables holding tenant rows: each has `tenant_id` and, on PostgreSQL, an RLS policy.
