@@ -427,13 +427,18 @@ def test_a_conference_ring_needs_an_answered_call_and_p2p_legs_are_bridged() -> 
     failed = w.last(v.OperationFailed)
     assert (failed.code, failed.call_id) == ("call_not_established", call)
     w.do(v.Answer(command_id=cid(), call_id=call))
-    _ring(w, call, "anna", "p1", mode=v.RingMode.P2P)
-    bridge = v.Bridge(command_id=cid(), call_id=call, leg_id="p1")
-    w.do(bridge)
+    w.do(v.Bridge(command_id=cid(), call_id=call, leg_id="nowhere"))
     assert w.last(v.BridgeFailed).code == "leg_not_answered"
+    _ring(w, call, "anna", "p1", mode=v.RingMode.P2P)
     w.sim.user_answer("anna")
+    assert w.sim.calls[call].transcript[-1].text == "anna answers."  # not in the call yet
     w.do(v.Bridge(command_id=cid(), call_id=call, leg_id="p1"))
     assert w.last(v.Bridged).leg_id == "p1"
+    assert w.sim.calls[call].transcript[-1].what == "bridged"
+    # A p2p leg still ringing when bridged was taken in the user's client.
+    _ring(w, call, "ben", "p2", mode=v.RingMode.P2P)
+    w.do(v.Bridge(command_id=cid(), call_id=call, leg_id="p2"))
+    assert (w.last(v.LegAnswered).leg_id, w.last(v.Bridged).leg_id) == ("p2", "p2")
     assert ack.command_id  # the refused ring was acknowledged as a command
 
 

@@ -559,6 +559,7 @@ class Engine:
                     call_id=task.call_id,
                     leg_id=offer_id,
                     user_id=user_id,
+                    mode=v.RingMode.P2P if _rings_p2p(task, offer_id) else v.RingMode.CONFERENCE,
                     timeout_s=timeout_s,
                     presented_service_id=task.service_id,
                 ),
@@ -1218,8 +1219,9 @@ class Engine:
         """The phone of an offer (leg id = offer id) was answered or stopped ringing.
 
         Queue offers and a workflow's transfer offers alike: answering accepts the
-        offer (the conference leg the engine rang joins the call on answer, so
-        nothing needs bridging). A leg that rang out is the offer's ring timeout
+        offer. A conference leg joined the call when it was answered; a p2p leg
+        (`direct` distribution) is a call of its own, which `bridge` joins to the
+        caller's. A leg that rang out is the offer's ring timeout
         (RONA, or for a transfer offer its `no_answer` failure); any other end
         before an answer is a decline. A leg whose offer is closed already
         (withdrawn, timed out) is ignored.
@@ -1228,6 +1230,11 @@ class Engine:
         if offer is None or offer.user_id != event.user_id:
             return
         if isinstance(event, v.LegAnswered):
+            if task.call_id is not None and _rings_p2p(task, offer.id):
+                # `direct` rang the user on a call of their own: join it to the caller's.
+                self._voice(
+                    task, v.Bridge(command_id=self.ids(), call_id=task.call_id, leg_id=offer.id)
+                )
             self._connect(task, offer.user_id, offer.id)
         elif event.reason is v.CallEndReason.NO_ANSWER:
             self._ring_timeout(task, offer.id, leg_gone=True)
@@ -1491,6 +1498,18 @@ _VALIDATORS: dict[str, Callable[[Any, Catalog, Any], list[Issue]]] = {
     "calendar": validate_calendar,
     "workflow": workflow_lifecycle.validate_save,
 }
+
+
+def _rings_p2p(task: Task, offer_id: str) -> bool:
+    """Whether the offer's phone rings peer-to-peer (03 D3, 11 §7): a queue offer of
+    `direct` distribution. `direct_conference`, broadcast and a workflow's transfer
+    offers invite the user straight into the call."""
+    return (
+        task.offers[offer_id].kind is OfferKind.DISTRIBUTION
+        and task.queue is not None
+        and task.queue.distribution_type is DistributionType.DIRECT
+    )
+
 
 #: The transfer error (05 §9) when a workflow's transfer offer is withdrawn.
 _TRANSFER_ERRORS = {

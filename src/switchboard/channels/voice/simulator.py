@@ -426,14 +426,9 @@ class VoiceSimulator:
             "leg_id": cmd.leg_id,
             "command_id": cmd.command_id,
         }
-        if (
-            leg is not None
-            and leg.state == "ringing"
-            and leg.mode is v.RingMode.CONFERENCE
-            and call.state == "established"
-        ):
-            # The user accepted in their client while the invite rang: the client takes
-            # the conference leg (a ringing p2p leg still cannot be bridged).
+        if leg is not None and leg.state == "ringing" and call.state == "established":
+            # The user accepted in their client while their phone rang: the client takes
+            # the leg, a conference invite and a p2p call alike.
             self._leg_answered(leg)
         if leg is None or leg.state != "answered" or call.state != "established":
             self._emit(v.BridgeFailed, **envelope, code="leg_not_answered")
