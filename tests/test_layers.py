@@ -1,4 +1,6 @@
-"""Imports go one way: domain ← engine ← store/runtime/channels ← api/cli (docs/architecture.md).
+"""Imports go one way: domain ← engine ← store/runtime/channels ← api ← web ← cli.
+
+See the layer table in docs/architecture.md.
 
 A module's layer is its top-level package, so sub-packages (`domain/workflow`,
 `channels/voice`) are held to their layer's rule too.
@@ -12,7 +14,18 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "switchboard"
-RANK = {"domain": 0, "engine": 1, "store": 2, "runtime": 2, "channels": 2, "api": 3, "cli": 3}
+#: The web UI sits above the API (it reuses its guards and helpers; the API never imports it),
+#: and the CLI above everything, since `serve` runs both.
+RANK = {
+    "domain": 0,
+    "engine": 1,
+    "store": 2,
+    "runtime": 2,
+    "channels": 2,
+    "api": 3,
+    "web": 4,
+    "cli": 5,
+}
 FORBIDDEN_IN_DOMAIN = {"asyncio", "sqlite3", "socket", "fastapi", "sqlalchemy", "pydantic", "time"}
 
 

@@ -1,4 +1,4 @@
-"""`switchboard serve`: the service — REST API, live operations, metrics — on one node."""
+"""`switchboard serve`: the service — web UI, REST API, live operations, metrics — on one node."""
 
 from __future__ import annotations
 
@@ -50,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that `switchboard simulate` does not load the web stack.
     import uvicorn
 
-    from switchboard.api.app import create_app
     from switchboard.api.demo import DEMO_KEY_ENV, ensure_demo
     from switchboard.api.observability import configure_logging
     from switchboard.api.tenancy import Settings, Tenancy
+    from switchboard.web.app import create_app
 
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be between 1 and 65535; got {args.port}")
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True, highlight=False)  # keys stay copyable on one line
     base = f"http://{args.host}:{args.port}"
     console.print(f"[bold]Switchboard[/bold] on {base}  (database: {_shown(settings.db_url)})")
+    console.print(f"  web UI     {base}/  (sign in with a local account)")
     console.print(f"  API docs   {base}/api/docs")
     console.print(f"  OpenAPI    {base}/api/openapi.json")
     console.print(f"  health     {base}/healthz   ready {base}/readyz   metrics {base}/metrics")
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             f"'Authorization: Bearer {demo.api_key}' {base}/api/v1/services)"
         )
         console.print(
-            f"  demo sign-in  POST {base}/api/v1/auth/sign-in, password "
+            f"  demo sign-in  {base}/sign-in (or POST /api/v1/auth/sign-in), password "
             f"[bold]{demo.password}[/bold] for every login:"
         )
         for login, what in demo.logins.items():
