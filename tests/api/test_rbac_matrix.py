@@ -18,8 +18,10 @@ what the role may not even see; lists answer 200 without the item, or 403.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -671,6 +673,52 @@ LIVE.update(
 )
 
 
+#: A body of bytes is sent as this recording (the upload route takes audio, not JSON).
+RECORDING_TYPE = "audio/wav"
+
+
+def _recording() -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(8000)
+        writer.writeframes(b"\x00\x00" * 800)
+    return out.getvalue()
+
+
+def _audio_content(w: World, side: str) -> str:
+    """The content route of side's audio resource, which holds a recording."""
+    resource = _config_entity(w, "audio-resources", side)
+    path = f"/api/v1/audio-resources/{resource}/content"
+    if f"recording_{side}" not in w.ids:
+        uploaded = w.svc.client.put(
+            path,
+            content=_recording(),
+            headers={**w.svc.auth(), "Content-Type": RECORDING_TYPE},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        w.ids[f"recording_{side}"] = resource
+    return path
+
+
+# The recording follows its resource (row 11, like calendars and workflows).
+LIVE.update(
+    {
+        ("GET", "/api/v1/audio-resources/{entity_id}/content"): (
+            "11:calendars",
+            "read",
+            lambda w, s: ("GET", _audio_content(w, s), None),
+        ),
+        ("PUT", "/api/v1/audio-resources/{entity_id}/content"): (
+            "11:calendars",
+            "write",
+            lambda w, s: ("PUT", _audio_content(w, s), _recording()),
+        ),
+    }
+)
+
+
 def _sim_call(w: World, side: str) -> str:
     """A fresh simulated call to service `side`, placed by the admin key."""
     placed = w.admin("POST", "/sim/api/calls", {"to": f"svc-{side}@acme.test"})
@@ -722,7 +770,11 @@ def _allowed(w: World, role: str, call: Call) -> bool | None:
         if method == "LIST-KEYS":
             return any(item["ou_id"] == body for item in items)
         return any(item["id"] == body for item in items)
-    response = client.request(method, path, json=body, headers=headers)
+    if isinstance(body, bytes):
+        headers = {**headers, "Content-Type": RECORDING_TYPE}
+        response = client.request(method, path, content=body, headers=headers)
+    else:
+        response = client.request(method, path, json=body, headers=headers)
     if response.status_code == 422 and response.json()["errors"][0]["path"] in (
         "ou_id",
         "parent_id",

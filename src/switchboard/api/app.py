@@ -13,6 +13,7 @@ from switchboard.api.limits import InputLimits
 from switchboard.api.observability import RequestContext
 from switchboard.api.routes import (
     api_keys,
+    audio_content,
     auth,
     config,
     contacts,
@@ -51,13 +52,15 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     )
     app.state.tenancy = tenancy
     problems.install(app)
-    app.add_middleware(InputLimits)  # inside RequestContext: refusals get an id and a log line
+    # Inside RequestContext, so refusals get an id and a log line.
+    app.add_middleware(InputLimits, allowances=[audio_content.AUDIO_UPLOAD])
     app.add_middleware(RequestContext)
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(workflows.router)  # before config: /workflows/schema is no id
     app.include_router(config.router)
     app.include_router(contacts.router)
+    app.include_router(audio_content.router)
     app.include_router(opening_hours.router)
     app.include_router(live.router)
     app.include_router(stream.router)

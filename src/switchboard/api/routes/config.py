@@ -26,6 +26,7 @@ from switchboard.api.permissions import (
     require,
 )
 from switchboard.api.problems import RESPONSES, ApiProblem
+from switchboard.api.routes.audio_content import drop_audio_content
 from switchboard.api.routes.contacts import drop_contacts
 from switchboard.api.schemas import (
     INPUT_MODELS,
@@ -253,6 +254,8 @@ def _routes(kind: Kind) -> None:
         await actor.run(delete)
         if kind.name == "address_book":
             await drop_contacts(request, actor.principal.tenant_id, entity_id)
+        elif kind.name == "audio_resource":
+            await drop_audio_content(request, actor.principal.tenant_id, entity_id)
         return Response(status_code=204)
 
 
