@@ -1096,13 +1096,19 @@ class Engine:
             task_id,
             [TaskState.CONNECTED, TaskState.ON_HOLD, TaskState.PARKED, TaskState.CONSULTING],
         )
-        task = self.state.tasks[task_id]
+        self._user_ended(self.state.tasks[task_id])
+        self._settle()
+
+    def _user_ended(self, task: Task) -> None:
+        """The connected user ends the task (T36, `user_ended`; ACW follows per A1).
+
+        A call the user had (the workflow handed it over) is hung up for the
+        caller too: nobody is left to talk to them. The provider's `call_ended`
+        that follows finds no task and is refused (`unknown_call`).
+        """
         if task.call_id is not None and task.id not in self.state.runs:
-            # The user had the call (the workflow handed it over): their hang-up ends it.
-            # The provider's `call_ended` that follows finds no task and is refused.
             self._voice(task, v.HangUp(command_id=self.ids(), call_id=task.call_id))
         self._terminate(task, EndReason.USER_ENDED)
-        self._settle()
 
     def customer_hang_up(self, task_id: str) -> None:
         """The customer leaves (T36). Processed before any pending offer or accept (I4)."""
@@ -1223,11 +1229,24 @@ class Engine:
         (`direct` distribution) is a call of its own, which `bridge` joins to the
         caller's. A leg that rang out is the offer's ring timeout
         (RONA, or for a transfer offer its `no_answer` failure); any other end
-        before an answer is a decline. A leg whose offer is closed already
-        (withdrawn, timed out) is ignored.
+        before an answer is a decline. The end of the connected user's leg (its
+        offer became their session, same id) is the user leaving the call. A
+        leg whose offer is closed already (withdrawn, timed out) is ignored.
         """
         offer = task.offers.get(event.leg_id)
-        if offer is None or offer.user_id != event.user_id:
+        if offer is None:
+            session = self.state.connected_session(task)
+            if (
+                isinstance(event, v.LegEnded)
+                and session is not None
+                and session.id == event.leg_id
+                and session.user_id == event.user_id
+            ):
+                # The connected user left the call on their phone: as a hang-up in the
+                # client (decision, docs/decisions.md).
+                self._user_ended(task)
+            return
+        if offer.user_id != event.user_id:
             return
         if isinstance(event, v.LegAnswered):
             if task.call_id is not None and _rings_p2p(task, offer.id):
