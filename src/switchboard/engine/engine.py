@@ -792,7 +792,7 @@ class Engine:
                 field="virtual_enqueue_at",
             )
         self._check_preferred(service, preferred_users)
-        if call_id is not None and call_id in st.calls:
+        if call_id is not None and (call_id in st.calls or call_id in st.ended_calls):
             raise Refused(
                 f"The call '{call_id}' belongs to a task already.",
                 code="not_unique",
@@ -1279,6 +1279,16 @@ class Engine:
     def _incoming_call(self, event: v.IncomingCall) -> None:
         if event.call_id in self.state.calls:
             return  # told twice: the task exists already
+        ended = self.state.ended_calls.get(event.call_id)
+        if ended is not None:
+            # Told again after its task ended (a provider re-delivering a notification):
+            # the same call must not become a second task.
+            raise Refused(
+                f"The call '{event.call_id}' was task '{ended}', which has ended.",
+                code="call_ended",
+                call_id=event.call_id,
+                task_id=ended,
+            )
         service = self.dialled_service(event.to)
         if service is None:
             log.info("incoming call %s to %r: no such service; rejected", event.call_id, event.to)

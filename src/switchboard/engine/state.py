@@ -125,6 +125,9 @@ class TenantState:
     runs: dict[str, WorkflowRun] = field(default_factory=dict)
     #: provider call id -> the live task it belongs to
     calls: dict[str, str] = field(default_factory=dict)
+    #: provider call id -> the ended task it belonged to, for the tasks `ended` keeps: a
+    #: provider that reports the call again (`incoming_call` re-delivered) is recognised
+    ended_calls: dict[str, str] = field(default_factory=dict)
 
     # indexes
     queues: dict[str, SortedList] = field(default_factory=dict)  # service -> queued tasks
@@ -732,13 +735,16 @@ class TenantState:
         self.runs.pop(task.id, None)
         if task.call_id is not None and self.calls.get(task.call_id) == task.id:
             del self.calls[task.call_id]
+            self.ended_calls[task.call_id] = task.id
         key = (task.service_id, task.kind.modality)
         self.live_counts[key] = self.live_counts.get(key, 1) - 1
         if not self.task_sessions.get(task.id):
             self.task_sessions.pop(task.id, None)
         self.ended[task.id] = task
         while len(self.ended) > ENDED_TASKS_KEPT:
-            self.ended.popitem(last=False)
+            gone_id, gone = self.ended.popitem(last=False)
+            if gone.call_id is not None and self.ended_calls.get(gone.call_id) == gone_id:
+                del self.ended_calls[gone.call_id]
 
     def _task_transferred(self, e: Event) -> None:
         """A workflow handed the task to another service: a new service session (05 §4)."""
