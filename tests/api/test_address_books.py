@@ -174,6 +174,13 @@ def test_keys_write_contacts_only_with_addressbooks_write(service: Service) -> N
         service.tenancy, "tenant-a", name="ab", scopes=["addressbooks:write"], created_by="test"
     )
     assert _add(service, book, {"external_id": "c1"}, key=connector).status_code == 201
+    # 09 FA5: the connector lists the books it fills and their contacts with its one scope
+    as_connector = service.auth(connector)
+    books = service.client.get("/api/v1/address-books", headers=as_connector)
+    assert books.status_code == 200 and [b["id"] for b in books.json()["items"]] == [book]
+    contacts = service.client.get(f"/api/v1/address-books/{book}/contacts", headers=as_connector)
+    assert contacts.status_code == 200 and contacts.json()["total"] == 1
+    assert service.client.get("/api/v1/tags", headers=as_connector).status_code == 403
     reader = service.auth(service.read_only_a)
     listed = service.client.get(f"/api/v1/address-books/{book}/contacts", headers=reader)
     assert listed.status_code == 200 and listed.json()["total"] == 1

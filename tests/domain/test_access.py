@@ -118,6 +118,19 @@ def test_a_key_is_its_scope_admin_intersected_with_its_scopes() -> None:
     assert status(key, Capability.PRESENCE, W, Target("b", user_id="u")) == 404
 
 
+def test_an_address_book_connector_key_reads_the_books_it_writes_and_nothing_else() -> None:
+    connector = Access.for_api_key(["addressbooks:write"], ou_id="a", key_id="k2")
+    assert status(connector, Capability.ADDRESS_BOOKS, R, Target(ou_id="a1")) == 200
+    assert status(connector, Capability.ADDRESS_BOOKS, W, Target(ou_id="a1")) == 200
+    other = connector.decide(Capability.SHARED_CONFIG, R, Target(ou_id="a1"), WORLD)
+    assert (other.status, other.code) == (403, "missing_scope")
+    # reading does not imply writing: a config:read key still cannot fill a book
+    reader = Access.for_api_key(["config:read"], ou_id="a", key_id="k3")
+    assert reader.decide(Capability.ADDRESS_BOOKS, W, Target(ou_id="a1"), WORLD).code == (
+        "missing_scope"
+    )
+
+
 def test_a_tenant_admin_reaches_everything_but_presence_of_others() -> None:
     admin = person(RoleAssignment(Role.TENANT_ADMIN, ScopeType.TENANT))
     for capability in Capability:

@@ -129,6 +129,13 @@ SELF_SERVICE: frozenset[Capability] = frozenset(
 #: …and read about themselves.
 SELF_READ: frozenset[Capability] = frozenset({Capability.USERS, Capability.LIVE_VIEW})
 
+#: Write scopes that also read what they write: a connector holding only
+#: `addressbooks:write` lists the books and contacts it fills (09 FA5, the
+#: reference connector's "List address books" needs no other permission).
+WRITE_SCOPE_ALSO_READS: Mapping[str, Capability] = {
+    "addressbooks:write": Capability.ADDRESS_BOOKS,
+}
+
 #: The API-key scope (10 K4) a capability needs, per mode; None: keys never may.
 KEY_SCOPES: Mapping[tuple[Capability, Mode], str | None] = {
     **{
@@ -285,6 +292,11 @@ class Access:
 
     # ------------------------------------------------------------------ decisions
 
+    def _reads_what_it_writes(self, capability: Capability, mode: Mode) -> bool:
+        return mode is Mode.READ and any(
+            WRITE_SCOPE_ALSO_READS.get(scope) is capability for scope in self.key_scopes or ()
+        )
+
     def may_at_all(self, capability: Capability, mode: Mode) -> Decision:
         """The coarse check: could this principal do `capability` anywhere?"""
         if self.key_scopes is not None:
@@ -296,7 +308,7 @@ class Access:
                     "not_for_api_keys",
                     "API keys cannot do this; sign in as a person with the right role.",
                 )
-            if scope not in self.key_scopes:
+            if scope not in self.key_scopes and not self._reads_what_it_writes(capability, mode):
                 return Decision(
                     False,
                     403,
