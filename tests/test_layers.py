@@ -1,4 +1,4 @@
-"""Imports go one way: domain ← engine ← store/runtime/channels ← api ← web ← cli.
+"""Imports go one way: domain ← engine ← store/runtime/channels/reporting ← api ← web ← cli.
 
 See the layer table in docs/architecture.md.
 
@@ -22,6 +22,7 @@ RANK = {
     "store": 2,
     "runtime": 2,
     "channels": 2,
+    "reporting": 2,
     "api": 3,
     "web": 4,
     "cli": 5,

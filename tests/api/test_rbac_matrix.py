@@ -430,6 +430,11 @@ LIVE: dict[tuple[str, str], tuple[str, str, Builder]] = {
         "write",
         lambda w, s: ("POST", f"/api/v1/tasks/{_task(w, s)}/decline", {}),
     ),
+    ("PUT", "/api/v1/tasks/{task_id}/codes"): (
+        "17:handle-tasks",
+        "write",
+        lambda w, s: ("PUT", f"/api/v1/tasks/{_task(w, s)}/codes", {}),
+    ),
     ("GET", "/api/v1/users/{user_id}/availability"): (
         "18:live-views",
         "read",

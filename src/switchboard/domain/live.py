@@ -27,6 +27,13 @@ class UserSession:
     offer_id: str | None = None
     outcome: SessionOutcome | None = None
     reached_work: bool = False  # reached dialing_out or connected (ACW rule A1)
+    #: When the session entered its current state (None: when it started); live views
+    #: show how long an agent has been talking, on hold or parked.
+    state_since: float | None = None
+    #: The codes and tags the user chose for this session (01 §9), usually during ACW.
+    primary_code_id: str | None = None
+    secondary_code_ids: tuple[str, ...] = ()
+    tag_ids: tuple[str, ...] = ()
 
     @property
     def modality(self) -> Modality:
@@ -41,11 +48,17 @@ class UserSession:
         """Counts against parallelization limits (every live state except ACW)."""
         return self.state not in (SessionState.IN_ACW, SessionState.ENDED)
 
-    def move_to(self, state: SessionState) -> None:
+    def move_to(self, state: SessionState, at: float | None = None) -> None:
         check_session_move(self.kind, self.state, state)
         if state in (SessionState.CONNECTED, SessionState.DIALING_OUT):
             self.reached_work = True
         self.state = state
+        self.state_since = at
+
+    @property
+    def in_state_since(self) -> float:
+        """When the current state began."""
+        return self.started_at if self.state_since is None else self.state_since
 
 
 @dataclass(slots=True)

@@ -54,11 +54,13 @@ from switchboard.domain.enums import (
     WithdrawReason,
 )
 from switchboard.domain.errors import DomainError, NotFound, Refused
+from switchboard.domain.live import Acw, UserSession
 from switchboard.domain.task import PreferredUser, QueueSpec, Task
 from switchboard.domain.validation import Catalog, Issue, require_valid
 from switchboard.domain.workflow import lifecycle as workflow_lifecycle
 from switchboard.domain.workflow.references import references_from_catalog
 from switchboard.domain.workflow.runtime import MAX_PARAMETER_LENGTH
+from switchboard.domain.wrap_up import check_wrap_up
 from switchboard.engine import selection
 from switchboard.engine.clock import Clock
 from switchboard.engine.events import Event
@@ -1060,42 +1062,44 @@ class Engine:
             )
         return task
 
-    def hold(self, user_id: str, task_id: str) -> None:
-        task = self._connected_by(user_id, task_id, [TaskState.CONNECTED])
-        if not task.kind.is_audio:
+    def _check_work(self, action: str, user_id: str, task_id: str) -> Task:
+        """The checks of hold, resume, park and unpark (also asked by `refusal`)."""
+        task = self._connected_by(user_id, task_id, _WORK_STATES[action])
+        if action == "hold" and not task.kind.is_audio:
             raise Refused("Only calls can be put on hold.", code="not_supported")
+        if action == "unpark":
+            live = self.state.live[user_id]
+            other = live.blocking_task() or live.ringing()
+            if other is not None or live.acw is not None:
+                raise Refused(
+                    "Finish your other active task before unparking this one.",
+                    code="another_task_active",
+                )
+        return task
+
+    def hold(self, user_id: str, task_id: str) -> None:
+        self._check_work("hold", user_id, task_id)
         self._emit("task.held", {"task_id": task_id, "user_id": user_id})
         self._settle()
 
     def resume(self, user_id: str, task_id: str) -> None:
-        self._connected_by(user_id, task_id, [TaskState.ON_HOLD])
+        self._check_work("resume", user_id, task_id)
         self._emit("task.resumed", {"task_id": task_id, "user_id": user_id})
         self._settle()
 
     def park(self, user_id: str, task_id: str) -> None:
-        self._connected_by(user_id, task_id, [TaskState.CONNECTED])
+        self._check_work("park", user_id, task_id)
         self._emit("task.parked", {"task_id": task_id, "user_id": user_id})
         self._settle()
 
     def unpark(self, user_id: str, task_id: str) -> None:
-        self._connected_by(user_id, task_id, [TaskState.PARKED])
-        live = self.state.live[user_id]
-        other = live.blocking_task() or live.ringing()
-        if other is not None or live.acw is not None:
-            raise Refused(
-                "Finish your other active task before unparking this one.",
-                code="another_task_active",
-            )
+        self._check_work("unpark", user_id, task_id)
         self._emit("task.unparked", {"task_id": task_id, "user_id": user_id})
         self._settle()
 
     def hang_up(self, user_id: str, task_id: str) -> None:
         """The user ends the task (T36, `user_ended`)."""
-        self._connected_by(
-            user_id,
-            task_id,
-            [TaskState.CONNECTED, TaskState.ON_HOLD, TaskState.PARKED, TaskState.CONSULTING],
-        )
+        self._connected_by(user_id, task_id, _ENDABLE_STATES)
         self._user_ended(self.state.tasks[task_id])
         self._settle()
 
@@ -1432,17 +1436,20 @@ class Engine:
         self._emit("user.not_available_changed", {"user_id": user_id, "reason_id": reason_id})
         self._settle()
 
-    def reset_rona(self, user_id: str, *, by_supervisor: bool = False) -> None:
+    def _check_reset_rona(self, user_id: str) -> None:
         self._user(user_id)
-        if self.state.live[user_id].rona is None:
+        if self.state.user_live(user_id).rona is None:
             raise Refused("The user has no RONA flag to reset.", code="no_rona")
+
+    def reset_rona(self, user_id: str, *, by_supervisor: bool = False) -> None:
+        self._check_reset_rona(user_id)
         reason = RonaClearReason.SUPERVISOR_RESET if by_supervisor else RonaClearReason.USER_RESET
         self._emit("user.rona_cleared", {"user_id": user_id, "clear_reason": reason.value})
         self._settle()
 
-    def end_acw(self, user_id: str, *, by_supervisor: bool = False) -> None:
+    def _check_end_acw(self, user_id: str, *, by_supervisor: bool) -> None:
         self._user(user_id)
-        acw = self.state.live[user_id].acw
+        acw = self.state.user_live(user_id).acw
         if acw is None:
             raise Refused("The user is not in after-call work.", code="not_in_acw")
         if not by_supervisor and not acw.allow_early_end:
@@ -1450,14 +1457,17 @@ class Engine:
                 "This service does not allow ending after-call work early.",
                 code="acw_early_end_not_allowed",
             )
+
+    def end_acw(self, user_id: str, *, by_supervisor: bool = False) -> None:
+        self._check_end_acw(user_id, by_supervisor=by_supervisor)
         self._end_acw(
             user_id, AcwEndReason.SUPERVISOR_END if by_supervisor else AcwEndReason.EARLY_END
         )
         self._settle()
 
-    def extend_acw(self, user_id: str) -> None:
+    def _check_extend_acw(self, user_id: str) -> Acw:
         self._user(user_id)
-        acw = self.state.live[user_id].acw
+        acw = self.state.user_live(user_id).acw
         if acw is None:
             raise Refused("The user is not in after-call work.", code="not_in_acw")
         if not acw.allow_extension:
@@ -1467,11 +1477,67 @@ class Engine:
             )
         if acw.extended:
             raise Refused("After-call work can be extended once.", code="acw_already_extended")
+        return acw
+
+    def extend_acw(self, user_id: str) -> None:
+        acw = self._check_extend_acw(user_id)
         self._emit(
             "user.acw_extended",
             {"user_id": user_id, "ends_at": self.clock.now() + acw.max_extension_s},
         )
         self._settle()
+
+    def set_codes(
+        self,
+        user_id: str,
+        task_id: str,
+        *,
+        primary_code_id: str | None,
+        secondary_code_ids: Sequence[str] = (),
+        tag_ids: Sequence[str] = (),
+    ) -> None:
+        """The user's codes and tags for their session of a task (01 §9): while they
+        handle it or during its after-call work; they replace any chosen before."""
+        self._user(user_id)
+        session = self._codable_session(user_id, task_id)
+        issues = check_wrap_up(
+            self.state.services.get(session.service_id),
+            self.state.codes,
+            self.state.tags,
+            primary_code_id=primary_code_id,
+            secondary_code_ids=secondary_code_ids,
+            tag_ids=tag_ids,
+        )
+        if issues:
+            raise validation.ValidationFailed(issues)
+        chosen = (primary_code_id, tuple(secondary_code_ids), tuple(tag_ids))
+        if chosen == (session.primary_code_id, session.secondary_code_ids, session.tag_ids):
+            return
+        self._emit(
+            "task.codes_set",
+            {
+                "task_id": task_id,
+                "user_id": user_id,
+                "session_id": session.id,
+                "service_id": session.service_id,
+                "primary_code_id": primary_code_id,
+                "secondary_code_ids": list(secondary_code_ids),
+                "tag_ids": list(tag_ids),
+            },
+        )
+
+    def _codable_session(self, user_id: str, task_id: str) -> UserSession:
+        for session in self.state.user_live(user_id).sessions.values():
+            if session.task_id == task_id and session.state is not SessionState.INCOMING:
+                return session
+        if self.state.task(task_id) is None:
+            raise NotFound(f"No task with id '{task_id}'.", code="task_not_found")
+        raise Refused(
+            "Codes and tags can be set only while you handle the task or during its "
+            "after-call work.",
+            code="no_session",
+            task_id=task_id,
+        )
 
     def _end_acw(self, user_id: str, reason: AcwEndReason) -> None:
         acw = self.state.live[user_id].acw
@@ -1505,9 +1571,54 @@ class Engine:
             modality=modality,
         )
 
+    def refusal(self, action: str, user_id: str, task_id: str | None = None) -> DomainError | None:
+        """Why the user's `action` would be refused right now, or None if it would run.
+
+        The very checks the command makes, without making it: what a client shows
+        beside a button it disables. Actions: `accept`, `decline`, `hold`, `resume`,
+        `park`, `unpark`, `hangup` (on `task_id`); `acw_end`, `acw_extend`,
+        `rona_reset` (the user's own, not a supervisor's).
+        """
+        try:
+            if action in ("accept", "decline"):
+                self._user(user_id)
+                self._user_offer(self._live_task(_need(task_id)), user_id)
+            elif action in _WORK_STATES:
+                self._check_work(action, user_id, _need(task_id))
+            elif action == "hangup":
+                self._connected_by(user_id, _need(task_id), _ENDABLE_STATES)
+            elif action == "acw_end":
+                self._check_end_acw(user_id, by_supervisor=False)
+            elif action == "acw_extend":
+                self._check_extend_acw(user_id)
+            elif action == "rona_reset":
+                self._check_reset_rona(user_id)
+            else:
+                raise ValueError(f"unknown action {action!r}")
+        except DomainError as refused:
+            return refused
+        return None
+
     def check_invariants(self) -> list[str]:
         """Violations of the routing invariants in the current state (for tests)."""
         return violations(self)
+
+
+#: The task states in which its user may hold, resume, park or unpark it.
+_WORK_STATES: dict[str, tuple[TaskState, ...]] = {
+    "hold": (TaskState.CONNECTED,),
+    "resume": (TaskState.ON_HOLD,),
+    "park": (TaskState.CONNECTED,),
+    "unpark": (TaskState.PARKED,),
+}
+#: The task states in which its user may end it (`hang_up`).
+_ENDABLE_STATES = (TaskState.CONNECTED, TaskState.ON_HOLD, TaskState.PARKED, TaskState.CONSULTING)
+
+
+def _need(task_id: str | None) -> str:
+    if task_id is None:
+        raise ValueError("this action needs a task_id")
+    return task_id
 
 
 _VALIDATORS: dict[str, Callable[[Any, Catalog, Any], list[Issue]]] = {

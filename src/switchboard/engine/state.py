@@ -604,7 +604,7 @@ class TenantState:
     def _end_session(self, session: UserSession, outcome: SessionOutcome, at: float) -> None:
         session.outcome = outcome
         if session.state is not SessionState.ENDED:
-            session.move_to(SessionState.ENDED)
+            session.move_to(SessionState.ENDED, at)
         self.sessions.pop(session.id, None)
         remaining = self.task_sessions.get(session.task_id)
         if remaining is not None:
@@ -680,7 +680,7 @@ class TenantState:
             session = self.sessions[offer_id]
         else:  # pickup: a session without an offer
             session = self._open_session(d["session_id"], task, user_id, e.at)
-        session.move_to(SessionState.CONNECTED)
+        session.move_to(SessionState.CONNECTED, e.at)
         task.connected_user_id = user_id
         task.last_connected_user_id = user_id
         self.touched_users.add(user_id)
@@ -690,7 +690,7 @@ class TenantState:
         session = self.connected_session(task)
         assert session is not None
         task.move_to(task_to)
-        session.move_to(session_to)
+        session.move_to(session_to, e.at)
         self.touched_users.add(session.user_id)
 
     def _task_held(self, e: Event) -> None:
@@ -726,7 +726,7 @@ class TenantState:
                 self._end_session(session, SessionOutcome.CANCELLED, e.at)
             elif session.user_id in acw_users:
                 session.outcome = SessionOutcome.ACCEPTED
-                session.move_to(SessionState.IN_ACW)
+                session.move_to(SessionState.IN_ACW, e.at)
                 self.touched_users.add(session.user_id)
             elif session.state is not SessionState.IN_ACW:
                 self._end_session(session, SessionOutcome.ACCEPTED, e.at)
@@ -767,6 +767,13 @@ class TenantState:
         task.skipped.clear()
         if not d.get("keep_queue_position"):
             task.virtual_enqueue_at = None
+
+    def _task_codes_set(self, e: Event) -> None:
+        d = e.data
+        session = self.sessions[d["session_id"]]
+        session.primary_code_id = d.get("primary_code_id")
+        session.secondary_code_ids = tuple(d.get("secondary_code_ids", ()))
+        session.tag_ids = tuple(d.get("tag_ids", ()))
 
     def _task_parameter_updated(self, e: Event) -> None:
         task = self.tasks[e.data["task_id"]]
@@ -985,6 +992,7 @@ _HANDLERS: dict[str, Callable[[TenantState, Event], None]] = {
     "task.terminated": TenantState._task_terminated,
     "task.transferred": TenantState._task_transferred,
     "task.parameter_updated": TenantState._task_parameter_updated,
+    "task.codes_set": TenantState._task_codes_set,
     "task.consent_recorded": TenantState._task_consent_recorded,
     "workflow.started": TenantState._workflow_started,
     "workflow.node_entered": TenantState._workflow_node_entered,

@@ -24,6 +24,7 @@ from switchboard.api.schemas import Input
 from switchboard.domain.access import Capability, Target
 from switchboard.domain.enums import EndReason, Presence, Priority, TaskKind, TaskState
 from switchboard.domain.errors import NotFound
+from switchboard.domain.live import UserSession
 from switchboard.domain.task import PreferredUser, Task
 from switchboard.engine.engine import Engine
 from switchboard.engine.explain import explain
@@ -356,6 +357,49 @@ async def agent_action(
     return await actor.run(act)
 
 
+class CodesIn(Strict):
+    #: Whom an API key acts for; a signed-in person sets their own (omit it).
+    user_id: str | None = Field(None, min_length=1, max_length=128)
+    primary_code_id: str | None = Field(None, min_length=1, max_length=128)
+    secondary_code_ids: list[str] = Field(default_factory=list)
+    tag_ids: list[str] = Field(default_factory=list)
+
+
+@router.put("/tasks/{task_id}/codes", tags=["Agent actions"])
+async def set_codes(
+    task_id: str,
+    body: CodesIn,
+    actor: Actor = Depends(require(Capability.HANDLE_TASKS, WRITE)),
+) -> dict[str, Any]:
+    """The codes and tags of your session of a task (01 §9), while you handle it or during
+    its after-call work; they replace the ones chosen before."""
+    user_id = _acting_user(actor, body.user_id)
+
+    def code(engine: Engine) -> dict[str, Any]:
+        _seen_task(actor, engine, task_id, user_id)
+        engine.set_codes(
+            user_id,
+            task_id,
+            primary_code_id=body.primary_code_id,
+            secondary_code_ids=body.secondary_code_ids,
+            tag_ids=body.tag_ids,
+        )
+        session = next(
+            s for s in engine.state.user_live(user_id).sessions.values() if s.task_id == task_id
+        )
+        return {"task_id": task_id, "user_id": user_id, **_codes_json(session)}
+
+    return await actor.run(code)
+
+
+def _codes_json(session: UserSession) -> dict[str, Any]:
+    return {
+        "primary_code_id": session.primary_code_id,
+        "secondary_code_ids": list(session.secondary_code_ids),
+        "tag_ids": list(session.tag_ids),
+    }
+
+
 # ------------------------------------------------------------------ users
 
 
@@ -399,7 +443,12 @@ def _user_state(engine: Engine, user_id: str) -> dict[str, Any]:
             "can_extend": live.acw.allow_extension and not live.acw.extended,
         },
         "sessions": [
-            {"task_id": s.task_id, "state": s.state.value, "service_id": s.service_id}
+            {
+                "task_id": s.task_id,
+                "state": s.state.value,
+                "service_id": s.service_id,
+                **_codes_json(s),
+            }
             for s in live.sessions.values()
         ],
         "services": services,
