@@ -29,7 +29,10 @@ from switchboard.store.schema import TENANT_TABLES, api_keys, metadata
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TABLES = {
+    "partners",
     "tenants",
+    "system_accounts",
+    "system_sessions",
     "journal",
     "accounts",
     "web_sessions",
@@ -161,7 +164,7 @@ def test_create_engine_accepts_postgresql_psycopg_without_connecting() -> None:
 def test_migrations_are_packaged_with_their_template() -> None:
     assert (database.MIGRATIONS_DIR / "env.py").is_file()
     assert (database.MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_migrate_creates_the_schema_and_is_idempotent(empty_db_url: str) -> None:

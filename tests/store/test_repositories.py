@@ -16,6 +16,7 @@ from switchboard.store.repositories import (
     AlreadyExistsError,
     ApiKey,
     ApiKeyRepository,
+    PartnerRepository,
     ReferenceNotFoundError,
     Tenant,
     TenantRepository,
@@ -41,7 +42,8 @@ def test_tenants_create_get_and_look_up(migrated: Engine) -> None:
     directory_id = str(uuid.uuid4())
     acme = repository.create("Acme", directory_tenant_id=directory_id, now=T0)
     plain = repository.create("Plain", now=T0 + timedelta(seconds=1))
-    assert acme == Tenant(acme.id, "Acme", directory_id, T0)
+    default = PartnerRepository(migrated).default().id
+    assert acme == Tenant(acme.id, "Acme", directory_id, T0, default)
     assert str(uuid.UUID(acme.id)) == acme.id  # random UUIDs by default
     assert repository.get(acme.id) == acme
     assert repository.get(plain.id) == plain

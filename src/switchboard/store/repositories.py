@@ -1,6 +1,11 @@
-"""Repositories of the store: tenants, API keys, local accounts and web sessions.
+"""Repositories of the store: partners, tenants, API keys, local accounts and web sessions.
 
-Tenant isolation (spec 10 TI1). Every repository but `TenantRepository` is bound
+System level. `PartnerRepository`, `TenantRepository`, `SystemAccountRepository`
+and `SystemSessionRepository` hold what lies above the tenants (spec 01 §2–§3):
+partners, the tenant records with their partner, and the local accounts and
+sessions of system and partner administrators. They are bound to no tenant.
+
+Tenant isolation (spec 10 TI1). Every other repository is bound
 to one tenant when it is constructed — from the authenticated principal, never
 from request data — and every query it runs filters by that tenant (and runs
 in a transaction carrying the PostgreSQL row-level-security context). Asking
@@ -30,16 +35,36 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    Table,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.store.database import integrity_kind, transaction
-from switchboard.store.schema import accounts, api_keys, tenants, web_sessions
+from switchboard.store.schema import (
+    accounts,
+    api_keys,
+    partners,
+    system_accounts,
+    system_sessions,
+    tenants,
+    web_sessions,
+)
 
 __all__ = [
     "Account",
@@ -47,10 +72,18 @@ __all__ = [
     "AlreadyExistsError",
     "ApiKey",
     "ApiKeyRepository",
+    "InUseError",
+    "Partner",
+    "PartnerRepository",
     "ReferenceNotFoundError",
     "RepositoryError",
+    "SystemAccount",
+    "SystemAccountRepository",
+    "SystemSession",
+    "SystemSessionRepository",
     "Tenant",
     "TenantRepository",
+    "VersionConflictError",
     "WebSession",
     "WebSessionRepository",
     "new_id",
@@ -67,6 +100,22 @@ class AlreadyExistsError(RepositoryError):
 
 class ReferenceNotFoundError(RepositoryError):
     """A row the new row refers to (its tenant, its account) does not exist in the tenant."""
+
+
+class InUseError(RepositoryError):
+    """A delete refused because other rows refer to the row (`referrers` names them)."""
+
+    def __init__(self, message: str, referrers: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.referrers = referrers
+
+
+class VersionConflictError(RepositoryError):
+    """An update expected another version of the row (`current` is the stored one)."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the row is at version {current}")
+        self.current = current
 
 
 def new_id() -> str:
@@ -112,11 +161,24 @@ _R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
+class Partner:
+    """A partner (spec 01 §2): a system-level record above its tenants."""
+
+    id: str
+    name: str
+    admin_group_id: str | None
+    is_default: bool
+    version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Tenant:
     id: str
     name: str
     directory_tenant_id: str | None
     created_at: datetime
+    partner_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +242,7 @@ class WebSession:
         return self.revoked_at is None and now < self.expires_at
 
 
-def _record(cls: type[_R], row: RowMapping) -> _R:
+def _record(cls: type[_R], row: RowMapping | dict[str, Any]) -> _R:
     return cls(**dict(row))
 
 
@@ -207,24 +269,43 @@ class TenantRepository:
         *,
         id: str | None = None,
         directory_tenant_id: str | None = None,
+        partner_id: str | None = None,
         now: datetime | None = None,
     ) -> Tenant:
-        tenant = Tenant(
-            id=id if id is not None else new_id(),
-            name=name,
-            directory_tenant_id=directory_tenant_id,
-            created_at=_utc(now),
-        )
+        """A new tenant of `partner_id` (None: the default partner, 01 §2)."""
+        created_at = _utc(now)
         with (
             _refusals(
-                f"a tenant with id {tenant.id!r} or directory tenant id "
+                f"a tenant with id {id!r} or directory tenant id "
                 f"{directory_tenant_id!r} exists already",
-                "a tenant refers to a missing row",
+                f"there is no partner {partner_id!r}",
             ),
             transaction(self.engine, write=True) as connection,
         ):
+            if partner_id is None:
+                partner_id = _default_partner_id(connection)
+            tenant = Tenant(
+                id=id if id is not None else new_id(),
+                name=name,
+                directory_tenant_id=directory_tenant_id,
+                created_at=created_at,
+                partner_id=partner_id,
+            )
             connection.execute(insert(tenants).values(dataclasses.asdict(tenant)))
         return tenant
+
+    def set_partner(self, tenant_id: str, partner_id: str) -> Tenant | None:
+        """Move a tenant to another partner; None if no such tenant.
+        Raises `ReferenceNotFoundError` if there is no such partner."""
+        statement = update(tenants).where(tenants.c.id == tenant_id).values(partner_id=partner_id)
+        with (
+            _refusals("a tenant is unique", f"there is no partner {partner_id!r}"),
+            transaction(self.engine, write=True) as connection,
+        ):
+            if connection.execute(statement).rowcount != 1:
+                return None
+            row = connection.execute(select(tenants).where(tenants.c.id == tenant_id)).mappings()
+            return _record(Tenant, row.one())
 
     def get(self, tenant_id: str) -> Tenant | None:
         return self._one(tenants.c.id == tenant_id)
@@ -250,9 +331,11 @@ class TenantRepository:
         """The tenant of an Entra ID (or other directory) tenant id (spec 10 A4)."""
         return self._one(tenants.c.directory_tenant_id == directory_tenant_id)
 
-    def list(self) -> tuple[Tenant, ...]:
-        """Every tenant, oldest first."""
+    def list(self, *, partner_id: str | None = None) -> tuple[Tenant, ...]:
+        """Every tenant (or every tenant of `partner_id`), oldest first."""
         query = select(tenants).order_by(tenants.c.created_at, tenants.c.id)
+        if partner_id is not None:
+            query = query.where(tenants.c.partner_id == partner_id)
         with transaction(self.engine) as connection:
             return tuple(_record(Tenant, row) for row in connection.execute(query).mappings())
 
@@ -283,6 +366,208 @@ class TenantRepository:
         with transaction(self.engine) as connection:
             row = connection.execute(select(tenants).where(condition)).mappings().one_or_none()
         return None if row is None else _record(Tenant, row)
+
+
+def _default_partner_id(connection: Connection) -> str:
+    found: str | None = connection.execute(
+        select(partners.c.id).where(partners.c.is_default.is_(True))
+    ).scalar_one_or_none()
+    if found is None:  # the migration creates it and nothing removes it
+        raise RuntimeError("the database has no default partner; was it migrated?")
+    return found
+
+
+def _count_failure(
+    connection: Connection,
+    table: Any,
+    condition: Any,
+    window: timedelta,
+    delay_for: Callable[[int], timedelta | None],
+    at: datetime,
+) -> dict[str, Any] | None:
+    """Count a failed sign-in of the account row `condition` selects (locked) and set its
+    delay; the updated row, None if there is none. See `AccountRepository.record_failure`."""
+    row = connection.execute(select(table).where(condition).with_for_update()).mappings()
+    found = row.one_or_none()
+    if found is None:
+        return None
+    since = found["failed_since"]
+    if since is None or at - since > window:
+        count, since = 1, at
+    else:
+        count = found["failed_count"] + 1
+    pause = delay_for(count)
+    delay_until = at + pause if pause is not None and pause > timedelta(0) else None
+    values = {"failed_count": count, "failed_since": since, "delay_until": delay_until}
+    connection.execute(update(table).where(condition).values(values))
+    return {**found, **values}
+
+
+# ---------------------------------------------------------------------- partners
+
+
+class PartnerRepository:
+    """The partners (spec 01 §2): system-level, not bound to a tenant.
+
+    Exactly one partner is the default one, which new tenants join unless told
+    otherwise: making a partner the default takes the flag from the previous
+    one in the same transaction, and the default partner can neither give up
+    the flag nor be deleted (`InUseError`).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self,
+        name: str,
+        *,
+        admin_group_id: str | None = None,
+        is_default: bool = False,
+        id: str | None = None,
+        now: datetime | None = None,
+    ) -> Partner:
+        partner = Partner(
+            id=id if id is not None else new_id(),
+            name=name,
+            admin_group_id=admin_group_id,
+            is_default=is_default,
+            version=1,
+            created_at=_utc(now),
+        )
+        with (
+            _refusals(
+                f"a partner named {name!r} (or with id {partner.id!r}) exists already",
+                "a partner refers to a missing row",
+            ),
+            transaction(self.engine, write=True) as connection,
+        ):
+            if is_default:
+                self._drop_default(connection)
+            connection.execute(insert(partners).values(dataclasses.asdict(partner)))
+        return partner
+
+    def get(self, partner_id: str) -> Partner | None:
+        with transaction(self.engine) as connection:
+            return self._get(connection, partner_id)
+
+    def default(self) -> Partner:
+        with transaction(self.engine) as connection:
+            found = self._get(connection, _default_partner_id(connection))
+        assert found is not None
+        return found
+
+    def list(self) -> tuple[Partner, ...]:
+        """Every partner, by name."""
+        query = select(partners).order_by(partners.c.name, partners.c.id)
+        with transaction(self.engine) as connection:
+            return tuple(_record(Partner, row) for row in connection.execute(query).mappings())
+
+    def update(
+        self,
+        partner_id: str,
+        *,
+        name: str,
+        admin_group_id: str | None,
+        is_default: bool,
+        expected_version: int | None = None,
+    ) -> Partner | None:
+        """Replace the partner's fields (version + 1); None if there is no such partner.
+
+        Raises `VersionConflictError` when `expected_version` is not the stored one,
+        `AlreadyExistsError` for a taken name, and `InUseError` when the default
+        partner would give up the flag (make another partner the default instead).
+        """
+        with (
+            _refusals(f"a partner named {name!r} exists already", "a missing row"),
+            transaction(self.engine, write=True) as connection,
+        ):
+            current = self._get(connection, partner_id, lock=True)
+            if current is None:
+                return None
+            if expected_version is not None and expected_version != current.version:
+                raise VersionConflictError(current.version)
+            if current.is_default and not is_default:
+                raise InUseError(
+                    "the default partner stays the default until another partner is made "
+                    "the default"
+                )
+            if is_default and not current.is_default:
+                self._drop_default(connection)
+            updated = dataclasses.replace(
+                current,
+                name=name,
+                admin_group_id=admin_group_id,
+                is_default=is_default,
+                version=current.version + 1,
+            )
+            connection.execute(
+                update(partners)
+                .where(partners.c.id == partner_id)
+                .values(
+                    name=name,
+                    admin_group_id=admin_group_id,
+                    is_default=is_default,
+                    version=updated.version,
+                )
+            )
+        return updated
+
+    def referrers(self, partner_id: str) -> tuple[str, ...]:
+        """What refers to the partner: its tenants and its administrators' accounts."""
+        with transaction(self.engine) as connection:
+            return self._referrers(connection, partner_id)
+
+    def delete(self, partner_id: str, *, expected_version: int | None = None) -> bool:
+        """Delete the partner; False if there is no such partner.
+
+        Raises `InUseError` for the default partner or one that tenants or partner
+        administrators still refer to (listed in `referrers`), and
+        `VersionConflictError` as `update` does.
+        """
+        with transaction(self.engine, write=True) as connection:
+            current = self._get(connection, partner_id, lock=True)
+            if current is None:
+                return False
+            if expected_version is not None and expected_version != current.version:
+                raise VersionConflictError(current.version)
+            if current.is_default:
+                raise InUseError("the default partner cannot be deleted")
+            referrers = self._referrers(connection, partner_id)
+            if referrers:
+                raise InUseError("the partner has tenants or administrators", referrers)
+            connection.execute(delete(partners).where(partners.c.id == partner_id))
+        return True
+
+    @staticmethod
+    def _referrers(connection: Connection, partner_id: str) -> tuple[str, ...]:
+        tenant_ids = connection.execute(
+            select(tenants.c.id).where(tenants.c.partner_id == partner_id).order_by(tenants.c.id)
+        ).scalars()
+        usernames = connection.execute(
+            select(system_accounts.c.username)
+            .where(system_accounts.c.partner_id == partner_id)
+            .order_by(system_accounts.c.username)
+        ).scalars()
+        return tuple(f"tenant:{t}" for t in tenant_ids) + tuple(
+            f"system_account:{u}" for u in usernames
+        )
+
+    @staticmethod
+    def _get(connection: Connection, partner_id: str, *, lock: bool = False) -> Partner | None:
+        query = select(partners).where(partners.c.id == partner_id)
+        if lock:
+            query = query.with_for_update()
+        row = connection.execute(query).mappings().one_or_none()
+        return None if row is None else _record(Partner, row)
+
+    @staticmethod
+    def _drop_default(connection: Connection) -> None:
+        connection.execute(
+            update(partners)
+            .where(partners.c.is_default.is_(True))
+            .values(is_default=False, version=partners.c.version + 1)
+        )
 
 
 # ---------------------------------------------------------------------- tenant-bound base
@@ -496,29 +781,10 @@ class AccountRepository(_TenantBound):
         the update are one transaction (the row is locked), so concurrent
         failures are all counted. None if the account is not the tenant's.
         """
-        at = _utc(now)
-        query = select(accounts).where(self._mine(), accounts.c.id == account_id).with_for_update()
+        condition = and_(self._mine(), accounts.c.id == account_id)
         with self._transaction(write=True) as connection:
-            row = connection.execute(query).mappings().one_or_none()
-            if row is None:
-                return None
-            account = _record(Account, row)
-            since = account.failed_since
-            if since is None or at - since > window:
-                count, since = 1, at
-            else:
-                count = account.failed_count + 1
-            pause = delay_for(count)
-            delay_until = at + pause if pause is not None and pause > timedelta(0) else None
-            updated = dataclasses.replace(
-                account, failed_count=count, failed_since=since, delay_until=delay_until
-            )
-            connection.execute(
-                update(accounts)
-                .where(self._mine(), accounts.c.id == account_id)
-                .values(failed_count=count, failed_since=since, delay_until=delay_until)
-            )
-        return updated
+            row = _count_failure(connection, accounts, condition, window, delay_for, _utc(now))
+        return None if row is None else _record(Account, row)
 
     def record_success(self, account_id: str) -> bool:
         """Clear the failure count and any delay after a successful sign-in."""
@@ -543,8 +809,68 @@ class AccountRepository(_TenantBound):
 # ---------------------------------------------------------------------- web sessions
 
 
-class WebSessionRepository(_TenantBound):
+class _Sessions:
+    """What both kinds of browser session do once created: read, touch, revoke."""
+
+    _table: ClassVar[Table]
+    _type: ClassVar[type[Any]]
+
+    def _transaction(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _mine(self) -> Any:
+        raise NotImplementedError
+
+    def get(self, id_hash: str) -> Any:
+        """The session, revoked or expired ones included; None if not one of these."""
+        query = select(self._table).where(self._mine(), self._table.c.id_hash == id_hash)
+        with self._transaction() as connection:
+            row = connection.execute(query).mappings().one_or_none()
+        return None if row is None else _record(self._type, row)
+
+    def touch(
+        self, id_hash: str, *, now: datetime | None = None, expires_at: datetime | None = None
+    ) -> bool:
+        """Record activity (`last_seen_at`) on a non-revoked session, optionally moving
+        its expiry (the caller computes it from the idle and absolute timeouts)."""
+        values: dict[str, datetime] = {"last_seen_at": _utc(now)}
+        if expires_at is not None:
+            values["expires_at"] = _utc(expires_at, "expires_at")
+        statement = update(self._table).where(self._active(id_hash)).values(values)
+        with self._transaction(write=True) as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def revoke(self, id_hash: str, *, now: datetime | None = None) -> bool:
+        """Revoke (sign out); False if not one of these or revoked already."""
+        statement = update(self._table).where(self._active(id_hash)).values(revoked_at=_utc(now))
+        with self._transaction(write=True) as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def revoke_all(self, account_id: str, *, now: datetime | None = None) -> int:
+        """Revoke every session of an account (password change, disabled user); how many."""
+        statement = (
+            update(self._table)
+            .where(
+                self._mine(),
+                self._table.c.account_id == account_id,
+                self._table.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=_utc(now))
+        )
+        with self._transaction(write=True) as connection:
+            return connection.execute(statement).rowcount
+
+    def _active(self, id_hash: str) -> Any:
+        return and_(
+            self._mine(), self._table.c.id_hash == id_hash, self._table.c.revoked_at.is_(None)
+        )
+
+
+class WebSessionRepository(_TenantBound, _Sessions):
     """The browser sessions of one tenant (spec 10 B2)."""
+
+    _table = web_sessions
+    _type = WebSession
 
     def create(
         self,
@@ -579,47 +905,209 @@ class WebSessionRepository(_TenantBound):
 
     def get(self, id_hash: str) -> WebSession | None:
         """The session, revoked or expired ones included; None for another tenant's."""
-        query = select(web_sessions).where(self._mine(), web_sessions.c.id_hash == id_hash)
-        with self._transaction() as connection:
-            row = connection.execute(query).mappings().one_or_none()
-        return None if row is None else _record(WebSession, row)
-
-    def touch(
-        self, id_hash: str, *, now: datetime | None = None, expires_at: datetime | None = None
-    ) -> bool:
-        """Record activity (`last_seen_at`) on a non-revoked session, optionally moving
-        its expiry (the caller computes it from the idle and absolute timeouts)."""
-        values: dict[str, datetime] = {"last_seen_at": _utc(now)}
-        if expires_at is not None:
-            values["expires_at"] = _utc(expires_at, "expires_at")
-        statement = update(web_sessions).where(self._active(id_hash)).values(values)
-        with self._transaction(write=True) as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def revoke(self, id_hash: str, *, now: datetime | None = None) -> bool:
-        """Revoke (sign out); False if not the tenant's or revoked already."""
-        statement = update(web_sessions).where(self._active(id_hash)).values(revoked_at=_utc(now))
-        with self._transaction(write=True) as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def revoke_all(self, account_id: str, *, now: datetime | None = None) -> int:
-        """Revoke every session of an account (password change, disabled user); how many."""
-        statement = (
-            update(web_sessions)
-            .where(
-                self._mine(),
-                web_sessions.c.account_id == account_id,
-                web_sessions.c.revoked_at.is_(None),
-            )
-            .values(revoked_at=_utc(now))
-        )
-        with self._transaction(write=True) as connection:
-            return connection.execute(statement).rowcount
-
-    def _active(self, id_hash: str) -> Any:
-        return and_(
-            self._mine(), web_sessions.c.id_hash == id_hash, web_sessions.c.revoked_at.is_(None)
-        )
+        found: WebSession | None = super().get(id_hash)
+        return found
 
     def _mine(self) -> Any:
         return web_sessions.c.tenant_id == self.tenant_id
+
+
+# ---------------------------------------------------------------------- system accounts
+
+#: The roles a system account holds (spec 01 §3): above every tenant.
+SYSTEM_ROLES = ("system_admin", "partner_admin")
+
+
+@dataclass(frozen=True, slots=True)
+class SystemAccount:
+    """A local account of a system or partner administrator (`partner_id` for the latter)."""
+
+    id: str
+    username: str
+    role: str
+    partner_id: str | None
+    password_hash: str
+    created_at: datetime
+    failed_count: int
+    failed_since: datetime | None
+    delay_until: datetime | None
+
+    def is_delayed(self, now: datetime) -> bool:
+        return self.delay_until is not None and now < self.delay_until
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSession:
+    """A browser session of a system account."""
+
+    id_hash: str
+    account_id: str
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+class SystemAccountRepository:
+    """Local accounts of system and partner administrators: system-level, no tenant.
+
+    Usernames are unique among system accounts (their own namespace: a tenant's
+    usernames may repeat them). The caller normalises usernames and hashes passwords.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self,
+        username: str,
+        password_hash: str,
+        *,
+        role: str,
+        partner_id: str | None = None,
+        id: str | None = None,
+        now: datetime | None = None,
+    ) -> SystemAccount:
+        """Raises `ValueError` for a role other than `SYSTEM_ROLES` or a partner given to a
+        system admin (or missing for a partner admin), `AlreadyExistsError` for a taken
+        username and `ReferenceNotFoundError` for an unknown partner."""
+        if role not in SYSTEM_ROLES:
+            raise ValueError(f"role must be one of {', '.join(SYSTEM_ROLES)}, not {role!r}")
+        if (role == "partner_admin") != (partner_id is not None):
+            raise ValueError("a partner_admin names their partner; a system_admin has none")
+        account = SystemAccount(
+            id=id if id is not None else new_id(),
+            username=username,
+            role=role,
+            partner_id=partner_id,
+            password_hash=password_hash,
+            created_at=_utc(now),
+            failed_count=0,
+            failed_since=None,
+            delay_until=None,
+        )
+        with (
+            _refusals(
+                f"the username {username!r} (or account id {account.id!r}) is taken",
+                f"there is no partner {partner_id!r}",
+            ),
+            transaction(self.engine, write=True) as connection,
+        ):
+            connection.execute(insert(system_accounts).values(dataclasses.asdict(account)))
+        return account
+
+    def get(self, account_id: str) -> SystemAccount | None:
+        return self._one(system_accounts.c.id == account_id)
+
+    def by_username(self, username: str) -> SystemAccount | None:
+        return self._one(system_accounts.c.username == username)
+
+    def list(self) -> tuple[SystemAccount, ...]:
+        query = select(system_accounts).order_by(system_accounts.c.username)
+        with transaction(self.engine) as connection:
+            rows = connection.execute(query).mappings()
+            return tuple(_record(SystemAccount, row) for row in rows)
+
+    def delete(self, account_id: str) -> bool:
+        """Remove an account and its sessions (deleted explicitly: SQLite may not cascade)."""
+        with transaction(self.engine, write=True) as connection:
+            connection.execute(
+                delete(system_sessions).where(system_sessions.c.account_id == account_id)
+            )
+            statement = delete(system_accounts).where(system_accounts.c.id == account_id)
+            return connection.execute(statement).rowcount == 1
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> bool:
+        statement = (
+            update(system_accounts)
+            .where(system_accounts.c.id == account_id)
+            .values(password_hash=password_hash)
+        )
+        with transaction(self.engine, write=True) as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def record_failure(
+        self,
+        account_id: str,
+        *,
+        window: timedelta,
+        delay_for: Callable[[int], timedelta | None],
+        now: datetime | None = None,
+    ) -> SystemAccount | None:
+        """As `AccountRepository.record_failure`."""
+        condition = system_accounts.c.id == account_id
+        with transaction(self.engine, write=True) as connection:
+            row = _count_failure(
+                connection, system_accounts, condition, window, delay_for, _utc(now)
+            )
+        return None if row is None else _record(SystemAccount, row)
+
+    def record_success(self, account_id: str) -> bool:
+        statement = (
+            update(system_accounts)
+            .where(system_accounts.c.id == account_id)
+            .values(failed_count=0, failed_since=None, delay_until=None)
+        )
+        with transaction(self.engine, write=True) as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def _one(self, condition: Any) -> SystemAccount | None:
+        with transaction(self.engine) as connection:
+            query = select(system_accounts).where(condition)
+            row = connection.execute(query).mappings().one_or_none()
+        return None if row is None else _record(SystemAccount, row)
+
+
+class SystemSessionRepository(_Sessions):
+    """The browser sessions of system accounts (as `WebSessionRepository`, no tenant)."""
+
+    _table = system_sessions
+    _type = SystemSession
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self,
+        id_hash: str,
+        *,
+        account_id: str,
+        csrf_token: str,
+        expires_at: datetime,
+        now: datetime | None = None,
+    ) -> SystemSession:
+        at = _utc(now)
+        session = SystemSession(
+            id_hash=id_hash,
+            account_id=account_id,
+            csrf_token=csrf_token,
+            created_at=at,
+            last_seen_at=at,
+            expires_at=_utc(expires_at, "expires_at"),
+            revoked_at=None,
+        )
+        with (
+            _refusals(
+                "a session with this id hash exists already",
+                f"there is no system account {account_id!r}",
+            ),
+            self._transaction(write=True) as connection,
+        ):
+            connection.execute(insert(system_sessions).values(dataclasses.asdict(session)))
+        return session
+
+    def get(self, id_hash: str) -> SystemSession | None:
+        found: SystemSession | None = super().get(id_hash)
+        return found
+
+    @contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        with transaction(self.engine, write=write) as connection:
+            yield connection
+
+    def _mine(self) -> Any:
+        return true()

@@ -7,7 +7,8 @@ and `tests/store/test_database.py` checks that migrating to head yields exactly
 these tables (Alembic's `compare_metadata` finds no difference) on SQLite and
 PostgreSQL.
 
-Tenant isolation (security spec 10 §4). Every table but `tenants` is a tenant
+Tenant isolation (security spec 10 §4). Every table but the system-level ones
+(`partners`, `tenants`, `system_accounts`, `system_sessions`) is a tenant
 table: it has a `tenant_id` column referencing `tenants.id`, and an index whose
 first column is `tenant_id` (the primary key, a unique constraint or a plain
 index, whichever the table's queries need). On PostgreSQL each tenant table also
@@ -31,6 +32,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Double,
@@ -45,6 +47,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -60,6 +63,7 @@ __all__ = [
     "audio_contents",
     "journal",
     "metadata",
+    "partners",
     "report_cursors",
     "report_service_aggregates",
     "report_service_sessions",
@@ -69,6 +73,8 @@ __all__ = [
     "report_user_sessions",
     "report_user_state_aggregates",
     "report_user_states",
+    "system_accounts",
+    "system_sessions",
     "tenants",
     "web_sessions",
 ]
@@ -123,6 +129,28 @@ def _tenant_fk() -> Column[str]:
     return Column("tenant_id", String(ID), ForeignKey("tenants.id"), nullable=False)
 
 
+#: Partners (spec 01 §2): system-level, above the tenants, not tenant rows (no RLS
+#: policy; only system administrators manage them). Exactly one is the default: the
+#: partial unique index allows one `is_default` row, the repository never leaves none.
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(NAME), nullable=False, unique=True),
+    # the directory group whose members are the partner's administrators
+    Column("admin_group_id", String(NAME), nullable=True),
+    Column("is_default", Boolean(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(
+        "uq_partners_one_default",
+        "is_default",
+        unique=True,
+        sqlite_where=text("is_default"),
+        postgresql_where=text("is_default"),
+    ),
+)
+
 tenants = Table(
     "tenants",
     metadata,
@@ -131,6 +159,48 @@ tenants = Table(
     # Entra ID `tid` (spec 01 §2, 10 A4); at most one tenant per directory tenant.
     Column("directory_tenant_id", String(ID), nullable=True, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # The partner the tenant belongs to (01 §2): whose partner admins may enter it.
+    Column("partner_id", String(ID), ForeignKey("partners.id"), nullable=False, index=True),
+)
+
+#: Local accounts of system and partner administrators (spec 01 §3, 10 §1.3): people
+#: above the tenants, so not users of any tenant. A partner admin names their partner.
+system_accounts = Table(
+    "system_accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("username", String(NAME), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("partner_id", String(ID), ForeignKey("partners.id"), nullable=True, index=True),
+    Column("password_hash", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("failed_count", Integer(), nullable=False, server_default="0"),
+    Column("failed_since", UtcDateTime(), nullable=True),
+    Column("delay_until", UtcDateTime(), nullable=True),
+    CheckConstraint(
+        "(role = 'system_admin' AND partner_id IS NULL) "
+        "OR (role = 'partner_admin' AND partner_id IS NOT NULL)",
+        name="role_scope",
+    ),
+)
+
+#: Browser sessions of system accounts (as `web_sessions` are of tenant accounts).
+system_sessions = Table(
+    "system_sessions",
+    metadata,
+    Column("id_hash", String(128), primary_key=True),
+    Column(
+        "account_id",
+        String(ID),
+        ForeignKey("system_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("csrf_token", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
 )
 
 #: One row per event, keyed by tenant and gap-free position (see `SqlJournal`).
