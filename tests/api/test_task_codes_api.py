@@ -36,7 +36,11 @@ def _coded_task_in_acw(svc: Service) -> tuple[str, str]:
         svc,
         "POST",
         "/api/v1/users",
-        {"upn": "anna@acme.test", "display_name": "Anna", "memberships": {sid: {"service_id": sid}}},
+        {
+            "upn": "anna@acme.test",
+            "display_name": "Anna",
+            "memberships": {sid: {"service_id": sid}},
+        },
     )["id"]
     _call(svc, "PUT", f"/api/v1/users/{uid}/presence", {"presence": "available"})
     tid = _call(svc, "POST", "/api/v1/tasks", {"service_id": sid, "kind": "audio_inbound"})["id"]

@@ -110,7 +110,9 @@ def _coded_harness() -> Harness:
         ("old", "Old", False),
         ("elsewhere", "Elsewhere", True),
     ):
-        h.engine.upsert("code", cfg.Code(id=code_id, name=name, short_code=code_id, enabled=enabled))
+        h.engine.upsert(
+            "code", cfg.Code(id=code_id, name=name, short_code=code_id, enabled=enabled)
+        )
     h.engine.upsert("tag", cfg.Tag(id="vip", name="VIP"))
     h.engine.upsert("tag", cfg.Tag(id="angry", name="Angry"))
     service = h.service(acw_enabled=True, acw_duration_s=30)
@@ -198,12 +200,16 @@ def test_every_wrong_code_or_tag_is_reported_at_once_and_nothing_changes() -> No
     )
     assert isinstance(too_many, ValidationFailed)
     assert too_many.issues[0].code == "limit_exceeded"
-    assert refused(
-        lambda: h.engine.set_codes(other, "t", primary_code_id="solved"), h.engine
-    ).code == "no_session"
-    assert refused(
-        lambda: h.engine.set_codes(handler, "missing", primary_code_id="solved"), h.engine
-    ).code == "task_not_found"
+    assert (
+        refused(lambda: h.engine.set_codes(other, "t", primary_code_id="solved"), h.engine).code
+        == "no_session"
+    )
+    assert (
+        refused(
+            lambda: h.engine.set_codes(handler, "missing", primary_code_id="solved"), h.engine
+        ).code
+        == "task_not_found"
+    )
 
 
 @pytest.mark.parametrize("action", ["hold", "acw_end"])
