@@ -3,12 +3,24 @@ covers every route; these pin the scoping rules themselves)."""
 
 from __future__ import annotations
 
-from switchboard.domain.access import Access, Capability, Mode, Target, World
+import pytest
+
+from switchboard.domain.access import (
+    Access,
+    Capability,
+    Mode,
+    Target,
+    World,
+    partner_record,
+    tenant_record,
+)
 from switchboard.domain.config import Membership, OrganisationUnit, Service, User
 from switchboard.domain.enums import AssignmentType, MembershipRole
 from switchboard.domain.roles import Role, RoleAssignment, ScopeType
 
 R, W = Mode.READ, Mode.WRITE
+ABOVE_THE_TENANT = (Capability.PARTNERS, Capability.TENANT_RECORD)
+REPORTING = (Capability.REPORTS, Capability.REPORT_USER_STATES, Capability.REPORT_DIMENSIONS)
 
 OUS = {
     "root": OrganisationUnit("root", "Root"),
@@ -134,7 +146,93 @@ def test_an_address_book_connector_key_reads_the_books_it_writes_and_nothing_els
 def test_a_tenant_admin_reaches_everything_but_presence_of_others() -> None:
     admin = person(RoleAssignment(Role.TENANT_ADMIN, ScopeType.TENANT))
     for capability in Capability:
-        if capability in (Capability.PRESENCE, Capability.HANDLE_TASKS):
+        if capability in (Capability.PRESENCE, Capability.HANDLE_TASKS, *ABOVE_THE_TENANT):
             continue
+        if capability in REPORTING:
+            continue  # 08 §7: read-only rows, tested in test_report_access.py
         assert status(admin, capability, W, Target(ou_id="b")) == 200, capability
     assert status(admin, Capability.PRESENCE, W, Target("b", user_id="other")) == 404
+
+
+# ---------------------------------------------------------------------- above the tenants
+
+SA = Access.for_system(Role.SYSTEM_ADMIN)
+PA = Access.for_system(Role.PARTNER_ADMIN, "partner-1")
+OWN_TENANT = tenant_record("tenant-1", "partner-1")
+OTHER_PARTNERS_TENANT = tenant_record("tenant-9", "partner-9")
+
+
+def test_a_system_admin_reaches_partners_every_tenant_record_and_a_selected_tenant() -> None:
+    assert status(SA, Capability.PARTNERS, W, partner_record("partner-9")) == 200
+    assert status(SA, Capability.TENANT_RECORD, W, OTHER_PARTNERS_TENANT) == 200
+    for capability in (Capability.USERS, Capability.SERVICES, Capability.FLOW_ACTIONS):
+        assert status(SA, capability, W, Target(ou_id="b")) == 200, capability
+    assert SA.is_system and PA.is_system
+
+
+def test_system_and_partner_admins_have_no_tenant_only_rights() -> None:
+    """Row 4 (a partner must not unlock itself), rows 17, 20, 22: none for SA and PA."""
+    for admin in (SA, PA):
+        for capability in (
+            Capability.PRIVACY_TOGGLES,
+            Capability.HANDLE_TASKS,
+            Capability.USER_DUTY,
+            Capability.USER_SUPERVISION,
+            Capability.API_KEYS,
+        ):
+            refused = admin.decide(capability, W, Target(ou_id="a"), WORLD)
+            assert (refused.status, refused.code) == (403, "missing_permission"), capability
+
+
+def test_a_partner_admin_reads_its_partners_tenant_records_only() -> None:
+    assert status(PA, Capability.TENANT_RECORD, R, OWN_TENANT) == 200
+    assert status(PA, Capability.TENANT_RECORD, W, OWN_TENANT) == 403  # row 2: R
+    assert status(PA, Capability.TENANT_RECORD, R, OTHER_PARTNERS_TENANT) == 404
+    assert status(PA, Capability.PARTNERS, R, partner_record("partner-1")) == 403  # row 1: –
+    # inside the tenant it selected, its role covers the tenant
+    assert status(PA, Capability.SHARED_CONFIG, W, Target(ou_id="a1")) == 200
+
+
+def test_a_tenant_admin_reads_its_own_tenant_record_and_no_other() -> None:
+    admin = Access.for_user(
+        User(
+            id="me",
+            upn="me@x.test",
+            display_name="Me",
+            roles=(RoleAssignment(Role.TENANT_ADMIN, ScopeType.TENANT),),
+        ),
+        tenant_id="tenant-1",
+    )
+    assert status(admin, Capability.TENANT_RECORD, R, OWN_TENANT) == 200
+    assert status(admin, Capability.TENANT_RECORD, W, OWN_TENANT) == 403
+    assert status(admin, Capability.TENANT_RECORD, R, OTHER_PARTNERS_TENANT) == 404
+    assert status(admin, Capability.PARTNERS, R, partner_record("partner-1")) == 403
+    key = Access.for_api_key(["config:read"], key_id="k", tenant_id="tenant-1")
+    assert status(key, Capability.TENANT_RECORD, R, OWN_TENANT) == 200
+    assert status(key, Capability.TENANT_RECORD, R, OTHER_PARTNERS_TENANT) == 404
+    ou_admin = person(RoleAssignment(Role.OU_ADMIN, ScopeType.OU, "a"))
+    assert status(ou_admin, Capability.TENANT_RECORD, R, OWN_TENANT) == 403  # row 2: –
+
+
+def test_only_roles_within_ones_own_rights_are_granted() -> None:
+    """10 R2: a partner admin cannot make a tenant admin, who could unlock the privacy
+    toggles for it (PV1); a system admin may name any tenant role (decision)."""
+    tenant_roles = [r for r in Role if r not in (Role.SYSTEM_ADMIN, Role.PARTNER_ADMIN)]
+    assert all(SA.may_grant(role) for role in tenant_roles)
+    assert {r for r in tenant_roles if PA.may_grant(r)} == {
+        Role.LIMITED_ADMIN,
+        Role.SERVICE_SUPERVISOR,
+        Role.AGENT,
+    }
+    tenant_admin = person(RoleAssignment(Role.TENANT_ADMIN, ScopeType.TENANT))
+    assert all(tenant_admin.may_grant(role) for role in tenant_roles)
+    ou_admin = person(RoleAssignment(Role.OU_ADMIN, ScopeType.OU, "a"))
+    assert not ou_admin.may_grant(Role.TENANT_ADMIN)
+    assert ou_admin.may_grant(Role.USER_SUPERVISOR) and ou_admin.may_grant(Role.OU_ADMIN)
+
+
+def test_a_system_access_needs_its_scope() -> None:
+    with pytest.raises(ValueError, match="not a system role"):
+        Access.for_system(Role.PARTNER_ADMIN)
+    with pytest.raises(ValueError, match="not a system role"):
+        Access.for_system(Role.TENANT_ADMIN)

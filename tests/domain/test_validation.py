@@ -48,6 +48,7 @@ from switchboard.domain.enums import (
     UserOrdering,
 )
 from switchboard.domain.errors import DomainError
+from switchboard.domain.roles import Role, RoleAssignment, ScopeType
 from switchboard.domain.validation import (
     MAX_CUSTOM_PARAMETERS,
     Catalog,
@@ -1616,3 +1617,15 @@ def test_issue_is_immutable() -> None:
     issue = Issue("required", "name", "name is required.")
     with pytest.raises(AttributeError):
         issue.code = "other"  # type: ignore[misc]
+
+
+def test_system_roles_are_not_given_to_a_tenants_users() -> None:
+    """System and partner admins are system accounts (01 §3), never a tenant's users."""
+    for role, scope in (
+        (Role.SYSTEM_ADMIN, ScopeType.SYSTEM),
+        (Role.PARTNER_ADMIN, ScopeType.PARTNER),
+    ):
+        user = replace(new_user(), roles=(RoleAssignment(role, scope, None),))
+        issues = validate_user(user, CATALOG)
+        assert pairs(issues) == [("not_applicable", "roles[0].role")]
+        assert "system account" in issues[0].message

@@ -27,8 +27,18 @@ Scoping rules, in short:
   presence integration drives agents' clients; a person can only act as
   themselves).
 
-System and partner administrators need partner records, which this version does
-not have yet; their columns are left out (docs/decisions.md).
+* System and partner administrators (SA, PA) stand above the tenants. Inside a
+  tenant they act only once they selected it (10 R3; the API checks that a
+  partner admin selects only tenants of their partner), and there their role
+  covers the whole tenant. The records above the tenants — partners (row 1) and
+  tenant records (row 2) — are targets with a `partner_id` and `tenant_id`: a
+  system admin reaches all of them, a partner admin those of their partner, a
+  tenant admin (or a tenant-wide key) only their own tenant's record.
+* Granting roles (10 R2): only roles inside one's scope (the API checks the
+  scope like any write) and whose rights, row by row, one holds oneself
+  (`Access.may_grant`). The one exception is the system admin, who may name
+  any tenant role — someone must give a new tenant its first administrator
+  (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -45,6 +55,8 @@ from switchboard.domain.roles import ROLE_LABEL, Role, RoleAssignment, ScopeType
 class Capability(StrEnum):
     """The rows of 10 §2 that have endpoints, named for what they guard."""
 
+    PARTNERS = "partners"  # row 1
+    TENANT_RECORD = "tenant_record"  # row 2: the record above the tenant, its partner
     TENANT_SETTINGS = "tenant_settings"  # row 3
     PRIVACY_TOGGLES = "privacy_toggles"  # row 4: partner_may_see_* of the tenant settings
     OUS = "ous"  # row 5
@@ -61,6 +73,10 @@ class Capability(StrEnum):
     PRESENCE = "presence"  # not in the table: the directory's feed (self or key)
     FLOW_ACTIONS = "flow_actions"  # row 21: create and steer tasks
     API_KEYS = "api_keys"  # row 22
+    # Historical reporting and its OData feed follow 08 §7, not 10 §2 (10 §2 "Not in the table").
+    REPORTS = "reports"  # 08 §7 row 1: sessions, session aggregates
+    REPORT_USER_STATES = "report_user_states"  # 08 §7 row 2: user-state intervals, aggregates
+    REPORT_DIMENSIONS = "report_dimensions"  # 08 §7 row 3: services, users, OUs, codes, …
 
 
 class Mode(StrEnum):
@@ -82,6 +98,8 @@ class Grant(Enum):
 _ = Grant.NONE
 R, W, OW, OR_, M = Grant.READ, Grant.WRITE, Grant.OWN, Grant.OWN_READ, Grant.MEMBER
 _ROLES = (
+    Role.SYSTEM_ADMIN,
+    Role.PARTNER_ADMIN,
     Role.TENANT_ADMIN,
     Role.OU_ADMIN,
     Role.LIMITED_ADMIN,
@@ -97,24 +115,26 @@ def _row(*cells: Grant) -> Mapping[Role, Grant]:
     return dict(zip(_ROLES, cells, strict=True))
 
 
-#: 10 §2, columns TA OA LA SO SL SS US AG.
+#: 10 §2, columns SA PA TA OA LA SO SL SS US AG.
 MATRIX: Mapping[Capability, Mapping[Role, Grant]] = {
-    Capability.TENANT_SETTINGS: _row(W, R, _, _, _, _, _, _),
-    Capability.PRIVACY_TOGGLES: _row(W, _, _, _, _, _, _, _),
-    Capability.OUS: _row(W, W, _, _, _, _, _, _),
-    Capability.USERS: _row(W, W, _, _, _, _, _, _),
-    Capability.SERVICES: _row(W, W, _, _, _, _, _, _),
-    Capability.SERVICE_CONFIG: _row(W, W, _, OW, OW, R, _, OR_),
-    Capability.CALENDARS_WORKFLOWS: _row(W, W, W, OW, OW, R, _, _),
-    Capability.SHARED_CONFIG: _row(W, W, _, R, R, R, R, _),
-    Capability.ADDRESS_BOOKS: _row(W, W, _, R, R, R, R, _),
-    Capability.HANDLE_TASKS: _row(M, M, M, M, M, M, M, M),
-    Capability.LIVE_VIEW: _row(W, W, _, OW, OW, W, _, OR_),
-    Capability.USER_DUTY: _row(W, W, _, OW, OW, _, W, _),
-    Capability.USER_SUPERVISION: _row(W, W, _, _, _, _, W, _),
-    Capability.PRESENCE: _row(_, _, _, _, _, _, _, _),
-    Capability.FLOW_ACTIONS: _row(W, W, _, OW, OW, _, _, _),
-    Capability.API_KEYS: _row(W, W, _, _, _, _, _, _),
+    Capability.PARTNERS: _row(W, _, _, _, _, _, _, _, _, _),
+    Capability.TENANT_RECORD: _row(W, R, R, _, _, _, _, _, _, _),
+    Capability.TENANT_SETTINGS: _row(W, W, W, R, _, _, _, _, _, _),
+    Capability.PRIVACY_TOGGLES: _row(_, _, W, _, _, _, _, _, _, _),
+    Capability.OUS: _row(W, W, W, W, _, _, _, _, _, _),
+    Capability.USERS: _row(W, W, W, W, _, _, _, _, _, _),
+    Capability.SERVICES: _row(W, W, W, W, _, _, _, _, _, _),
+    Capability.SERVICE_CONFIG: _row(W, W, W, W, _, OW, OW, R, _, OR_),
+    Capability.CALENDARS_WORKFLOWS: _row(W, W, W, W, W, OW, OW, R, _, _),
+    Capability.SHARED_CONFIG: _row(W, W, W, W, _, R, R, R, R, _),
+    Capability.ADDRESS_BOOKS: _row(W, W, W, W, _, R, R, R, R, _),
+    Capability.HANDLE_TASKS: _row(_, _, M, M, M, M, M, M, M, M),
+    Capability.LIVE_VIEW: _row(W, W, W, W, _, OW, OW, W, _, OR_),
+    Capability.USER_DUTY: _row(_, _, W, W, _, OW, OW, _, W, _),
+    Capability.USER_SUPERVISION: _row(_, _, W, W, _, _, _, _, W, _),
+    Capability.PRESENCE: _row(_, _, _, _, _, _, _, _, _, _),
+    Capability.FLOW_ACTIONS: _row(W, W, W, W, _, OW, OW, _, _, _),
+    Capability.API_KEYS: _row(_, _, W, W, _, _, _, _, _, _),
 }
 
 #: What a person may always do to themselves (see the module docstring).
@@ -168,9 +188,23 @@ KEY_SCOPES: Mapping[tuple[Capability, Mode], str | None] = {
     },
     (Capability.API_KEYS, Mode.READ): None,
     (Capability.API_KEYS, Mode.WRITE): None,
+    # Above the tenant: a key belongs to its tenant and reads at most its record.
+    (Capability.PARTNERS, Mode.READ): None,
+    (Capability.PARTNERS, Mode.WRITE): None,
+    (Capability.TENANT_RECORD, Mode.READ): "config:read",
+    (Capability.TENANT_RECORD, Mode.WRITE): None,
     # What partners may see of the tenant's people is a person's decision (decision).
     (Capability.PRIVACY_TOGGLES, Mode.READ): "config:read",
     (Capability.PRIVACY_TOGGLES, Mode.WRITE): None,
+    **{
+        (cap, mode): "reporting:read" if mode is Mode.READ else None
+        for cap in (
+            Capability.REPORTS,
+            Capability.REPORT_USER_STATES,
+            Capability.REPORT_DIMENSIONS,
+        )
+        for mode in Mode
+    },
 }
 
 
@@ -187,9 +221,23 @@ class Target:
     ou_id: str | None = None
     service_ids: frozenset[str] = frozenset()
     user_id: str | None = None
+    #: A record above the tenants: the tenant it is (row 2) and the partner it belongs
+    #: to (rows 1 and 2). None for what lies inside the tenant the request acts in.
+    tenant_id: str | None = None
+    partner_id: str | None = None
 
 
 TENANT_WIDE = Target()
+
+
+def tenant_record(tenant_id: str, partner_id: str) -> Target:
+    """A tenant's record (row 2), as a target."""
+    return Target(tenant_id=tenant_id, partner_id=partner_id)
+
+
+def partner_record(partner_id: str) -> Target:
+    """A partner (row 1), as a target."""
+    return Target(partner_id=partner_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,9 +298,22 @@ class Access:
     user_id: str | None = None
     key_scopes: frozenset[str] | None = None
     description: str = "you"
+    #: The tenant the principal belongs to (tenant records: which one is "own").
+    tenant_id: str | None = None
 
     @classmethod
-    def for_user(cls, user: User) -> Access:
+    def for_system(cls, role: Role, partner_id: str | None = None) -> Access:
+        """A system account: a system admin, or a partner admin of `partner_id`."""
+        if role is Role.SYSTEM_ADMIN:
+            assignment = RoleAssignment(Role.SYSTEM_ADMIN, ScopeType.SYSTEM)
+        elif role is Role.PARTNER_ADMIN and partner_id is not None:
+            assignment = RoleAssignment(Role.PARTNER_ADMIN, ScopeType.PARTNER, partner_id)
+        else:
+            raise ValueError(f"not a system role with its scope: {role!r}, {partner_id!r}")
+        return cls(assignments=(assignment,), description=ROLE_LABEL[role])
+
+    @classmethod
+    def for_user(cls, user: User, tenant_id: str | None = None) -> Access:
         owned = tuple(
             RoleAssignment(_OWNER_ROLES[m.role], ScopeType.SERVICE, m.service_id)
             for m in user.memberships.values()
@@ -266,6 +327,7 @@ class Access:
             assignments=tuple(user.roles) + owned + member,
             user_id=user.id,
             description=f"user {user.display_name}",
+            tenant_id=tenant_id,
         )
 
     @classmethod
@@ -275,6 +337,7 @@ class Access:
         ou_id: str | None = None,
         service_ids: Iterable[str] | None = None,
         key_id: str = "",
+        tenant_id: str | None = None,
     ) -> Access:
         if service_ids is not None:
             stands_for = tuple(
@@ -288,6 +351,7 @@ class Access:
             assignments=stands_for,
             key_scopes=frozenset(scopes),
             description=f"API key {key_id}".strip(),
+            tenant_id=tenant_id,
         )
 
     # ------------------------------------------------------------------ decisions
@@ -356,6 +420,54 @@ class Access:
         """For lists: whether an item belongs in this principal's answer (OU5)."""
         return self.decide(capability, Mode.READ, target, world).allowed
 
+    @property
+    def is_system(self) -> bool:
+        """A system or partner admin (10 §6: what they see of people is masked)."""
+        return any(a.scope_type in _ABOVE_TENANTS for a in self.assignments)
+
+    def may_grant(self, role: Role) -> bool:
+        """10 R2, the rights half: whether `role`'s rights are, row by row, a subset of
+        this principal's (acting as oneself, "member", is no right over others and is
+        left out). The system admin may grant every tenant role (decision)."""
+        if any(a.role is Role.SYSTEM_ADMIN for a in self.assignments):
+            return True
+        for capability, grants in MATRIX.items():
+            wanted = grants[role]
+            if wanted in (Grant.NONE, Grant.MEMBER):
+                continue
+            held = {self._grant(a, capability) for a in self.assignments}
+            if not any(wanted in _COVERS[h] for h in held):
+                return False
+        return True
+
+    def report_scope(self, capability: Capability, world: World) -> frozenset[str] | None:
+        """The rows of historical reporting this principal reads (08 §7, PM1; 10 OU5).
+
+        For `REPORTS` the ids of the services whose sessions and aggregates are in
+        scope, for `REPORT_USER_STATES` the ids of the users whose state rows are;
+        None means the whole tenant. Reporting rows follow the OU *subtree* of an OU
+        role (08 §7 "OU subtree"), not the ancestor reads of configuration (OU2):
+        an OU admin does not read the sessions of the services above their OU. Only
+        current services and users are placed; rows of removed ones are read
+        tenant-wide only. The coarse check (`may_at_all`) comes first.
+        """
+        if capability not in (Capability.REPORTS, Capability.REPORT_USER_STATES):
+            raise ValueError(f"{capability} is not scoped by report_scope")
+        users = capability is Capability.REPORT_USER_STATES
+        found: set[str] = set()
+        for assignment in self.assignments:
+            if self._grant(assignment, capability) in (Grant.NONE, Grant.MEMBER):
+                continue
+            scope = assignment.scope_id
+            if assignment.scope_type is ScopeType.TENANT:
+                return None
+            if assignment.scope_type is ScopeType.OU and scope is not None:
+                placed: Mapping[str, User | Service] = world.users if users else world.services
+                found.update(i for i, e in placed.items() if world.within(e.ou_id, scope))
+            elif assignment.scope_type is ScopeType.SERVICE and scope is not None and not users:
+                found.add(scope)
+        return frozenset(found)
+
     # ------------------------------------------------------------------ scoping
 
     def _grant(self, assignment: RoleAssignment, capability: Capability) -> Grant:
@@ -413,6 +525,19 @@ class Access:
         if mode is Mode.WRITE and grant not in (Grant.WRITE, Grant.OWN):
             return False
         scope = assignment.scope_id
+        if assignment.scope_type is ScopeType.SYSTEM:
+            return True
+        if assignment.scope_type is ScopeType.PARTNER:
+            # Inside a tenant it selected (checked against the partner when selected),
+            # or a record of its partner.
+            return target.partner_id is None or target.partner_id == scope
+        if target.tenant_id is not None or target.partner_id is not None:
+            # A record above the tenants: a tenant-wide role reaches its own tenant's.
+            return (
+                assignment.scope_type is ScopeType.TENANT
+                and target.tenant_id is not None
+                and target.tenant_id == self.tenant_id
+            )
         if assignment.scope_type is ScopeType.TENANT:
             return True
         if assignment.scope_type is ScopeType.OU:
@@ -428,6 +553,19 @@ class Access:
             return False  # another service's entity, or not one this service may reference
         service = world.services.get(scope)
         return service is not None and world.above_or_at(target.ou_id, service.ou_id)
+
+
+_ABOVE_TENANTS = frozenset({ScopeType.SYSTEM, ScopeType.PARTNER})
+
+#: Which cells a cell includes, for comparing rights (`Access.may_grant`).
+_COVERS: Mapping[Grant, frozenset[Grant]] = {
+    Grant.WRITE: frozenset({Grant.WRITE, Grant.OWN, Grant.READ, Grant.OWN_READ}),
+    Grant.OWN: frozenset({Grant.OWN, Grant.OWN_READ}),
+    Grant.READ: frozenset({Grant.READ, Grant.OWN_READ}),
+    Grant.OWN_READ: frozenset({Grant.OWN_READ}),
+    Grant.MEMBER: frozenset(),
+    Grant.NONE: frozenset(),
+}
 
 
 def _no_role(capability: Capability, mode: Mode) -> str:

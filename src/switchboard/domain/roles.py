@@ -13,6 +13,9 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
+    #: Above the tenants: held by system accounts, never assigned to a tenant's user.
+    SYSTEM_ADMIN = "system_admin"
+    PARTNER_ADMIN = "partner_admin"
     TENANT_ADMIN = "tenant_admin"
     OU_ADMIN = "ou_admin"
     LIMITED_ADMIN = "limited_admin"
@@ -25,12 +28,20 @@ class Role(StrEnum):
 
 
 class ScopeType(StrEnum):
+    SYSTEM = "system"
+    PARTNER = "partner"
     TENANT = "tenant"
     OU = "ou"
     SERVICE = "service"
 
 
-#: The scope object each assignable role is granted on (01 §3).
+#: The roles of system accounts (01 §3): the system, or one partner and its tenants.
+SYSTEM_ROLES: Mapping[Role, ScopeType] = {
+    Role.SYSTEM_ADMIN: ScopeType.SYSTEM,
+    Role.PARTNER_ADMIN: ScopeType.PARTNER,
+}
+
+#: The scope object each role assignable to a tenant's user is granted on (01 §3).
 ROLE_SCOPE: Mapping[Role, ScopeType] = {
     Role.TENANT_ADMIN: ScopeType.TENANT,
     Role.OU_ADMIN: ScopeType.OU,
@@ -43,6 +54,8 @@ ROLE_SCOPE: Mapping[Role, ScopeType] = {
 
 #: What a role's label reads as in a sentence.
 ROLE_LABEL: Mapping[Role, str] = {
+    Role.SYSTEM_ADMIN: "system admin",
+    Role.PARTNER_ADMIN: "partner admin",
     Role.TENANT_ADMIN: "tenant admin",
     Role.OU_ADMIN: "OU admin",
     Role.LIMITED_ADMIN: "limited admin",
@@ -56,7 +69,7 @@ ROLE_LABEL: Mapping[Role, str] = {
 
 @dataclass(frozen=True, slots=True)
 class RoleAssignment:
-    """A role on a scope object; `scope_id` is None for the tenant scope."""
+    """A role on a scope object; `scope_id` is None for the tenant and the system scope."""
 
     role: Role
     scope_type: ScopeType

@@ -81,7 +81,7 @@ from switchboard.domain.enums import (
     VoiceConnectivity,
 )
 from switchboard.domain.errors import DomainError
-from switchboard.domain.roles import ROLE_SCOPE, RoleAssignment, ScopeType
+from switchboard.domain.roles import ROLE_SCOPE, SYSTEM_ROLES, RoleAssignment, ScopeType
 
 if TYPE_CHECKING:
     # The workflow package validates with this module; see `config.__getattr__`.
@@ -998,6 +998,14 @@ def _check_roles(ch: _Checker, roles: Sequence[RoleAssignment], catalog: Catalog
             continue
         seen.add(assignment)
         expected = ROLE_SCOPE.get(role)
+        if role in SYSTEM_ROLES:
+            ch.add(
+                "not_applicable",
+                f"{path}.role",
+                f"{role.value} is not a tenant role: it belongs to a system account "
+                "(switchboard admin create), not to a user of a tenant.",
+            )
+            continue
         if expected is None:
             ch.add(
                 "not_applicable",
