@@ -121,5 +121,5 @@ def test_every_asset_a_page_names_is_served_from_here(demo: Demo) -> None:
             asset = demo.get(source)
             assert asset.status_code == 200, source
             assert re.search(r"\?v=[0-9a-f]{12}$", source), "static URLs carry a content hash"
-    for vendored in ("htmx-2.0.11.min.js", "htmx-ext-sse-2.2.4.js", "htmx-ext-json-enc-2.0.3.js"):
+    for vendored in ("htmx-2.0.11.min.js", "htmx-ext-sse-2.2.4.js"):
         assert f"/static/{vendored}?v=" in page

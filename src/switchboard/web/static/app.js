@@ -71,14 +71,36 @@
     if (UNSAFE.has(detail.verb.toUpperCase())) {
       detail.headers["X-CSRF-Token"] = csrfToken();
     }
-    const elt = detail.elt;
-    if (elt && elt.closest && elt.closest("[data-empty-is-null]")) {
-      // An empty field means "none": leave it out, so the API takes its default (null).
-      const params = detail.parameters;
-      for (const key of Array.from(Object.keys(params))) {
-        if (params[key] === "") delete params[key];
+  });
+
+  /* Request bodies as the API's JSON. Fields named `x[]` are lists (also with one
+   * value, or none: `data-lists="x y"` on the form names lists that may be empty);
+   * an empty field is null; typed `hx-vals` keep their JSON types. */
+  let htmxApi = null;
+  htmx.defineExtension("sb-json", {
+    init: function (api) { htmxApi = api; },
+    onEvent: function (name, event) {
+      if (name === "htmx:configRequest" && UNSAFE.has(event.detail.verb.toUpperCase())) {
+        event.detail.headers["Content-Type"] = "application/json";
       }
-    }
+    },
+    encodeParameters: function (xhr, parameters, elt) {
+      xhr.overrideMimeType("text/json");
+      const body = {};
+      const holder = elt.closest ? elt.closest("[data-lists]") : null;
+      (holder ? words(holder.dataset.lists) : []).forEach(function (name) { body[name] = []; });
+      parameters.forEach(function (value, key) {
+        if (key.endsWith("[]")) {
+          const name = key.slice(0, -2);
+          (body[name] = body[name] || []).push(value);
+        } else {
+          body[key] = value === "" ? null : value;
+        }
+      });
+      const typed = htmxApi.getExpressionVars(elt);
+      Object.keys(typed).forEach(function (key) { body[key] = typed[key]; });
+      return JSON.stringify(body);
+    },
   });
 
   // A button marked aria-disabled explains itself instead of sending anything.
