@@ -135,7 +135,17 @@ MATRIX: Mapping[Capability, Mapping[Role, Grant]] = {
     Capability.PRESENCE: _row(_, _, _, _, _, _, _, _, _, _),
     Capability.FLOW_ACTIONS: _row(W, W, W, W, _, OW, OW, _, _, _),
     Capability.API_KEYS: _row(_, _, W, W, _, _, _, _, _, _),
+    # 08 §7, read only. PM4: a tenant admin reads user states only as a user supervisor.
+    # SA and PA: "–" until PM2 (the tenant-admin rows while a privacy toggle is on) is built.
+    Capability.REPORTS: _row(_, _, R, R, _, OR_, OR_, R, _, _),
+    Capability.REPORT_USER_STATES: _row(_, _, _, _, _, _, _, _, R, _),
+    Capability.REPORT_DIMENSIONS: _row(_, _, R, R, _, R, R, R, R, _),
 }
+
+#: The rows of 08 §7 (historical reporting), read only and scoped by `report_scope`.
+REPORTING: frozenset[Capability] = frozenset(
+    {Capability.REPORTS, Capability.REPORT_USER_STATES, Capability.REPORT_DIMENSIONS}
+)
 
 #: What a person may always do to themselves (see the module docstring).
 SELF_SERVICE: frozenset[Capability] = frozenset(
@@ -432,6 +442,8 @@ class Access:
         if any(a.role is Role.SYSTEM_ADMIN for a in self.assignments):
             return True
         for capability, grants in MATRIX.items():
+            if capability in REPORTING:
+                continue  # 08 §7 rights follow the role granted; PM4: TA may grant US
             wanted = grants[role]
             if wanted in (Grant.NONE, Grant.MEMBER):
                 continue
@@ -439,6 +451,27 @@ class Access:
             if not any(wanted in _COVERS[h] for h in held):
                 return False
         return True
+
+    def may_read_reports(self, capability: Capability) -> Decision:
+        """Whether this principal reads any rows of a reporting row of 08 §7.
+
+        Stricter than `may_at_all` for keys: a key stands for a tenant admin (K5),
+        and a tenant admin reads no user states (PM4), whatever the key's scopes.
+        """
+        coarse = self.may_at_all(capability, Mode.READ)
+        if not coarse.allowed:
+            return coarse
+        if any(self._grant(a, capability) is not Grant.NONE for a in self.assignments):
+            return ALLOWED
+        if self.key_scopes is not None:
+            return Decision(
+                False,
+                403,
+                "missing_permission",
+                "API keys act as a tenant admin, who reads user states only with the "
+                "user supervisor role (08 §7); sign in as a user supervisor instead.",
+            )
+        return Decision(False, 403, "missing_permission", _no_role(capability, Mode.READ))
 
     def report_scope(self, capability: Capability, world: World) -> frozenset[str] | None:
         """The rows of historical reporting this principal reads (08 §7, PM1; 10 OU5).
