@@ -1124,16 +1124,21 @@ class Engine:
         self._terminate(self._live_task(task_id), EndReason.CANCELLED)
         self._settle()
 
-    def _terminate(self, task: Task, reason: EndReason, detail: str | None = None) -> None:
+    def _terminate(
+        self, task: Task, reason: EndReason, detail: str | None = None, *, call_gone: bool = False
+    ) -> None:
+        """End the task (T36). `call_gone`: the provider no longer has its call, so
+        neither the call nor its ringing legs are sent anything."""
         if task.id in self.state.runs:
-            self.workflows.stop(task, reason)  # first: nothing below may resume the workflow
+            # First: nothing below may resume the workflow.
+            self.workflows.stop(task, reason, call_gone=call_gone)
         withdraw = (
             WithdrawReason.CUSTOMER_LEFT
             if reason is EndReason.CUSTOMER_HANGUP
             else WithdrawReason.LEFT_QUEUE
         )
         for offer_id in list(task.offers):
-            self._withdraw(task, offer_id, withdraw)
+            self._withdraw(task, offer_id, withdraw, leg_gone=call_gone)
         acw: list[tuple[str, cfg.Service]] = []
         service = self.state.services.get(task.service_id)
         for sid in sorted(self.state.task_sessions.get(task.id, ())):
@@ -1224,6 +1229,37 @@ class Engine:
         else:
             self.workflows.voice(task, event)
         self._settle()
+
+    def voice_commands_done(self, through_seq: int) -> None:
+        """The voice outbox delivered every `voice.command` journaled up to `through_seq`
+        to the provider (acknowledged, refused, or reported as failed): after a restart
+        only the later ones are sent again (docs/voice.md, "The outbox")."""
+        if through_seq > self.state.seq:
+            raise DomainError(
+                f"through_seq {through_seq} lies beyond the journal (at {self.state.seq}).",
+                code="out_of_range",
+                field="through_seq",
+            )
+        if through_seq > self.state.voice_done_seq:
+            self._emit("voice.commands_done", {"through_seq": through_seq})
+
+    def voice_calls_lost(self, live_call_ids: Iterable[str]) -> list[str]:
+        """Reconcile with the provider (11 VP3, 12 SN4): every live task whose call the
+        provider no longer has — it ended while nobody listened, or the provider died
+        with the node (SI6) — ends `error` (`call_lost`), sending the call nothing.
+        Returns the ended tasks' ids."""
+        live = set(live_call_ids)
+        st = self.state
+        lost = [
+            st.tasks[task_id]
+            for call_id, task_id in sorted(st.calls.items())
+            if call_id not in live
+        ]
+        for task in lost:
+            log.warning("task %s: its call %s is gone at the provider", task.id, task.call_id)
+            self._terminate(task, EndReason.ERROR, detail="call_lost", call_gone=True)
+        self._settle()
+        return [task.id for task in lost]
 
     def _leg_event(self, task: Task, event: v.LegAnswered | v.LegEnded) -> None:
         """The phone of an offer (leg id = offer id) was answered or stopped ringing.

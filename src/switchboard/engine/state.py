@@ -128,6 +128,9 @@ class TenantState:
     #: provider call id -> the ended task it belonged to, for the tasks `ended` keeps: a
     #: provider that reports the call again (`incoming_call` re-delivered) is recognised
     ended_calls: dict[str, str] = field(default_factory=dict)
+    #: The voice outbox's watermark: every `voice.command` up to this journal position
+    #: reached the provider (`voice.commands_done`); later ones are re-sent on restart.
+    voice_done_seq: int = 0
 
     # indexes
     queues: dict[str, SortedList] = field(default_factory=dict)  # service -> queued tasks
@@ -817,6 +820,11 @@ class TenantState:
     def _workflow_ended(self, e: Event) -> None:
         self.runs.pop(e.data["task_id"], None)
 
+    # the voice outbox (docs/voice.md) -------------------------------------
+
+    def _voice_commands_done(self, e: Event) -> None:
+        self.voice_done_seq = max(self.voice_done_seq, int(e.data["through_seq"]))
+
     # users ------------------------------------------------------------------
 
     def _user_state_changed(self, e: Event) -> None:
@@ -999,6 +1007,7 @@ _HANDLERS: dict[str, Callable[[TenantState, Event], None]] = {
     "workflow.node_waiting": TenantState._workflow_node_waiting,
     "workflow.node_completed": TenantState._workflow_node_completed,
     "workflow.ended": TenantState._workflow_ended,
+    "voice.commands_done": TenantState._voice_commands_done,
     "user.state_changed": TenantState._user_state_changed,
     "user.presence_changed": TenantState._user_presence_changed,
     "user.profile_changed": TenantState._user_profile_changed,

@@ -186,17 +186,18 @@ class Runner:
             )
         self._ended(run, rt.Ending.HANDED_OVER, None)
 
-    def stop(self, task: Task, end_reason: EndReason) -> None:
+    def stop(self, task: Task, end_reason: EndReason, *, call_gone: bool = False) -> None:
         """The task ends from outside the workflow (RT2 hang-up, the API, an error).
 
-        Pending media end with the call; a call the customer has not left is
-        hung up, since no workflow is there any more to talk to the caller.
+        Pending media end with the call; a call the customer has not left (and the
+        provider still has: not `call_gone`) is hung up, since no workflow is there
+        any more to talk to the caller.
         """
         run = self.running(task.id)
         if run is None:
             return
         self._ended(run, rt.Ending.TASK_ENDED, end_reason.value)
-        if task.call_id is not None and end_reason not in _CALL_GONE:
+        if task.call_id is not None and not call_gone and end_reason not in _CALL_GONE:
             self.engine._voice(task, v.HangUp(command_id=self.engine.ids(), call_id=task.call_id))
 
     # ------------------------------------------------------------------ the loop

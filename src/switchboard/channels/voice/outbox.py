@@ -9,7 +9,7 @@ batches only, and hands provider events to the engine through `Feed`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from switchboard.domain.voice import VoiceCommand, VoiceEvent, VoiceFormatError, from_json
@@ -25,12 +25,13 @@ VOICE_COMMAND = "voice.command"
 Feed = Callable[[Engine, VoiceEvent], Any]
 
 
-def voice_commands(batch: Sequence[Event]) -> Iterator[VoiceCommand]:
-    """The commands in a committed batch, in journal order (malformed ones are logged)."""
+def voice_commands(batch: Iterable[Event]) -> Iterator[tuple[Event, VoiceCommand]]:
+    """The commands in committed events, in journal order, each with its event (for its
+    position and call); malformed ones are logged and skipped."""
     for event in batch:
         if event.name != VOICE_COMMAND:
             continue
         try:
-            yield from_json(event.data.get("command"), VoiceCommand)
+            yield event, from_json(event.data.get("command"), VoiceCommand)
         except VoiceFormatError as error:
             log.error("voice.command at seq %d cannot be read: %s", event.seq, error)

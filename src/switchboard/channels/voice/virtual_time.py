@@ -44,7 +44,7 @@ class VirtualVoice:
         simulator.bind(self._events.append)
 
     def _on_batch(self, batch: Sequence[Event]) -> None:
-        for command in voice_commands(batch):
+        for _, command in voice_commands(batch):
             if command.command_id not in self._sent:
                 self._sent.add(command.command_id)
                 self._commands.append(command)
