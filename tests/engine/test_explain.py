@@ -24,7 +24,7 @@ from switchboard.domain.task import PreferredUser, Task
 from switchboard.engine import selection
 from switchboard.engine.clock import VirtualClock
 from switchboard.engine.engine import Engine
-from switchboard.engine.explain import VERDICT_MESSAGES, Diagnosis, explain
+from switchboard.engine.explain import ELIGIBILITY_MESSAGES, VERDICT_MESSAGES, Diagnosis, explain
 from switchboard.engine.simulation import sequential_ids
 
 START = 1_767_225_600.0
@@ -48,7 +48,15 @@ CHECK_ORDER = [
     "member_matches_level",
     "eligible_user_free",
 ]
-USER_KEYS = {"user_id", "selectable", "reason", "reasons", "eligibility_reason", "message"}
+USER_KEYS = {
+    "user_id",
+    "selectable",
+    "reason",
+    "reasons",
+    "eligibility_reason",
+    "eligibility_message",
+    "message",
+}
 
 
 # ============================================================================ builders
@@ -420,6 +428,16 @@ def test_every_verdict_has_a_message() -> None:
         d = Diagnosis("t", verdict, [], {}, [])
         assert d.message == message
     assert Diagnosis("t", None, [], {}, []).message
+
+
+def test_every_eligibility_reason_has_a_sentence() -> None:
+    reasons = {
+        value
+        for name, value in vars(selection).items()
+        if name.isupper() and isinstance(value, str)
+    }
+    assert set(ELIGIBILITY_MESSAGES) == reasons
+    assert all(message.endswith(".") for message in ELIGIBILITY_MESSAGES.values())
 
 
 def test_unknown_task_raises_not_found() -> None:

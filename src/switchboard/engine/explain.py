@@ -42,6 +42,17 @@ VERDICT_MESSAGES = {
     ),
 }
 
+#: Why a selectable user still does not get this particular task (the per-user
+#: `eligibility_reason` of the diagnosis), as a sentence.
+ELIGIBILITY_MESSAGES = {
+    selection.NOT_MATCHING_LEVEL: "Their skills do not meet the task's current policy level.",
+    selection.SKIPPED_AFTER_RONA: "They let this task ring out moments ago; held back briefly.",
+    selection.DECLINED_THIS_TASK: "They declined this task moments ago and are held back briefly.",
+    selection.RESERVED: "The task is reserved for its preferred users for now.",
+    selection.PREFERRED_NOT_MEMBER: "This preferred user is not a member of the service.",
+    selection.OFFERED_OTHER_TASK: "They are being offered another task.",
+}
+
 
 @dataclass(slots=True)
 class Check:
@@ -161,10 +172,12 @@ def explain(engine: Engine, task_id: str) -> Diagnosis:
         )
         entry: dict[str, Any] = {"user_id": user_id, **verdict.as_dict()}
         entry["eligibility_reason"] = None
+        entry["eligibility_message"] = None
         if verdict.selectable:
             selectable += 1
             why = selection.eligibility(st, task, user_id, now)
             entry["eligibility_reason"] = why
+            entry["eligibility_message"] = ELIGIBILITY_MESSAGES.get(why) if why else None
             if why != selection.NOT_MATCHING_LEVEL:
                 matching += 1
             if why is None:
@@ -186,6 +199,7 @@ def explain(engine: Engine, task_id: str) -> Diagnosis:
                     "reasons": ["not_member"],
                     "detail": {},
                     "eligibility_reason": selection.PREFERRED_NOT_MEMBER,
+                    "eligibility_message": ELIGIBILITY_MESSAGES[selection.PREFERRED_NOT_MEMBER],
                     "message": "This preferred user is not a member of the service.",
                 }
             )
