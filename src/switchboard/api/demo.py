@@ -85,7 +85,10 @@ def _sid(name: str) -> str:
 
 def _seed_calendars(engine: Engine) -> None:
     """Opening hours; the business calendar has no zone of its own, so it follows the tenant."""
-    engine.upsert("tenant", replace(engine.state.tenant, time_zone=DEMO_TIME_ZONE))
+    tenant = engine.state.tenant
+    # The demo keeps its agents' state intervals for the reports (08 §2, 01 §10).
+    settings = replace(tenant.settings, persist_user_states=True)
+    engine.upsert("tenant", replace(tenant, time_zone=DEMO_TIME_ZONE, settings=settings))
     workdays = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
     engine.upsert(
         "calendar",

@@ -24,6 +24,7 @@ from switchboard.domain import config as cfg
 from switchboard.domain.voice import VoiceEvent
 from switchboard.engine.clock import Clock, RealClock
 from switchboard.engine.engine import Engine
+from switchboard.reporting.live import LiveProjection
 from switchboard.runtime.host import HostUnavailable, TenantHost
 from switchboard.store.database import create_engine, default_url, migrate
 from switchboard.store.repositories import TenantRepository
@@ -98,6 +99,8 @@ class Tenancy:
         self.db: Database = create_engine(settings.db_url)
         self.tenants = TenantRepository(self.db)
         self.hosts: dict[str, TenantHost] = {}
+        #: tenant id -> its reporting projection, kept current from the host's batches
+        self.reports: dict[str, LiveProjection] = {}
         self.started = False
         #: hash of a presented API key -> (principal, trusted until); see api.auth
         self.auth_cache: dict[str, tuple[Any, float]] = {}
@@ -112,22 +115,52 @@ class Tenancy:
         """Migrate the database and restore every tenant (blocking; call before serving)."""
         migrate(self.db)
         for record in self.tenants.list():
-            journal = SqlJournal(self.db, record.id)
-            tenant = cfg.Tenant(id=record.id, name=record.name)
-            host = TenantHost.restore(tenant, self.clock, journal.read(), journal)
-            self.hosts[record.id] = host
-            log.info("tenant %s restored at seq %d", record.id, host.engine.state.seq)
+            self._restore(record.id, record.name)
+
+    def restore_tenant(self, tenant_id: str) -> TenantHost:
+        """Serve a tenant whose journal was written outside this process (the demo's
+        history): its engine and reporting are rebuilt from the database, as at start."""
+        record = self.tenants.get(tenant_id)
+        if record is None:
+            raise ValueError(f"no tenant with id {tenant_id}")
+        return self._restore(record.id, record.name)
+
+    def _restore(self, tenant_id: str, name: str) -> TenantHost:
+        journal = SqlJournal(self.db, tenant_id)
+        tenant = cfg.Tenant(id=tenant_id, name=name)
+        host = TenantHost.restore(tenant, self.clock, journal.read(), journal)
+        self.hosts[tenant_id] = host
+        self._report(tenant_id, journal)
+        log.info("tenant %s restored at seq %d", tenant_id, host.engine.state.seq)
+        if self.started:
+            self._start(tenant_id)
+        return host
+
+    def _report(self, tenant_id: str, journal: SqlJournal) -> None:
+        """The tenant's reporting projection, resumed where its tables stand (08 RP1)."""
+        projection = LiveProjection(self.db, tenant_id, journal.read)
+        projection.load()
+        self.reports[tenant_id] = projection
+
+    def _start(self, tenant_id: str) -> None:
+        host = self.hosts[tenant_id]
+        projection = self.reports[tenant_id]
+        host.subscribe(projection.on_batch)
+        projection.start()
+        host.start()
+        self.voice.attach(host)
 
     def start(self) -> None:
-        for host in self.hosts.values():
-            host.start()
-            self.voice.attach(host)
+        for tenant_id in self.hosts:
+            self._start(tenant_id)
         self.started = True
 
     async def stop(self) -> None:
         await self.voice.stop()  # no provider event reaches an engine that is stopping
         for host in self.hosts.values():
             await host.stop()
+        for projection in self.reports.values():
+            await projection.stop()  # after the hosts: their last batches are written too
         self.started = False
         self.db.dispose()
 
@@ -140,9 +173,9 @@ class Tenancy:
         journal.append(engine.drain())
         host = TenantHost(engine, journal, self.clock)
         self.hosts[record.id] = host
+        self._report(record.id, journal)
         if self.started:
-            host.start()
-            self.voice.attach(host)
+            self._start(record.id)
         return host
 
     def host_for(self, tenant_id: str) -> TenantHost:
