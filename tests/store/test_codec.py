@@ -57,6 +57,7 @@ SAMPLES: dict[str, Any] = {
             partner_may_see_user_identifiers=True,
             sweeper_interval_s=2,
             transfer_ring_timeout_s=15,
+            error_prompt=cfg.ErrorPrompt(text="Sorry & goodbye.", language="de-CH"),
         ),
     ),
     "ou": cfg.OrganisationUnit(id="ou-1", name="Sales EMEA", parent_id="root"),

@@ -63,6 +63,19 @@ class ConcurrencyCaps:
 
 
 @dataclass(slots=True)
+class ErrorPrompt:
+    """What a caller hears before Switchboard hangs up on a workflow that failed at run
+    time (04 RT6): spoken text or an audio resource, exactly one of them."""
+
+    #: Spoken by speech synthesis (1–2000 characters, no placeholders).
+    text: str | None = None
+    #: An audio resource of the tenant to play instead.
+    audio_resource_id: str | None = None
+    #: BCP 47 language of the text; None: the tenant's default language.
+    language: str | None = None
+
+
+@dataclass(slots=True)
 class TenantSettings:
     max_concurrent_tasks_per_service: ConcurrencyCaps = field(default_factory=ConcurrencyCaps)
     persist_user_states: bool = False
@@ -74,6 +87,8 @@ class TenantSettings:
     voice_connectivity: VoiceConnectivity = VoiceConnectivity.NONE
     #: E.164 numbers of Teams voice apps whose reverse number lookup is off (05 §9).
     rnl_disabled_numbers: tuple[str, ...] = ()
+    #: The tenant-wide error prompt (04 RT6); None: a failed workflow hangs up at once.
+    error_prompt: ErrorPrompt | None = None
 
 
 @dataclass(slots=True)

@@ -54,6 +54,7 @@ from switchboard.domain.config import (
     CustomParameter,
     DistributionPolicy,
     DistributionSettings,
+    ErrorPrompt,
     NotAvailableReason,
     OrganisationUnit,
     Parallelization,
@@ -1562,8 +1563,13 @@ def validate_address_book(
 # --------------------------------------------------------------------------- tenant and OUs
 
 
-def validate_tenant_settings(settings: TenantSettings) -> list[Issue]:
-    """Check tenant settings (01 §10); paths are relative to the settings object."""
+def validate_tenant_settings(
+    settings: TenantSettings, catalog: Catalog | None = None
+) -> list[Issue]:
+    """Check tenant settings (01 §10); paths are relative to the settings object.
+
+    With a `catalog`, references (the error prompt's audio resource) must exist.
+    """
     ch = _Checker()
     caps: ConcurrencyCaps = settings.max_concurrent_tasks_per_service
     for cap in fields(ConcurrencyCaps):
@@ -1588,7 +1594,41 @@ def validate_tenant_settings(settings: TenantSettings) -> list[Issue]:
         if number in seen:
             ch.add("not_unique", path, f"rnl_disabled_numbers lists {number!r} more than once.")
         seen.add(number)
+    if settings.error_prompt is not None:
+        _check_error_prompt(ch, settings.error_prompt, catalog)
     return ch.issues
+
+
+_LANGUAGE_TAG: Final = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _check_error_prompt(ch: _Checker, prompt: ErrorPrompt, catalog: Catalog | None) -> None:
+    """04 RT6's tenant-wide error prompt: text or an audio resource, exactly one."""
+    if (prompt.text is None) == (prompt.audio_resource_id is None):
+        ch.add(
+            "invalid_combination",
+            "error_prompt",
+            "error_prompt needs exactly one of text (spoken) and audio_resource_id (played).",
+        )
+        return
+    if prompt.text is not None:
+        ch.text("error_prompt.text", prompt.text, max_len=2000)
+    resource = prompt.audio_resource_id
+    if resource is not None and catalog is not None and resource not in catalog.audio_resources:
+        ch.add(
+            "unknown_reference",
+            "error_prompt.audio_resource_id",
+            f"error_prompt.audio_resource_id names no audio resource '{resource}'.",
+        )
+    language = prompt.language
+    if language is not None and not (
+        isinstance(language, str) and len(language) <= 35 and _LANGUAGE_TAG.match(language)
+    ):
+        ch.add(
+            "invalid_format",
+            "error_prompt.language",
+            f"error_prompt.language must be a BCP 47 language tag such as en-US; got {language!r}.",
+        )
 
 
 def validate_audio_resource(

@@ -723,7 +723,7 @@ class Engine:
     def _validate(self, kind: str, entity: Any) -> list[Issue]:
         st = self.state
         if kind == "tenant":
-            return validation.validate_tenant_settings(entity.settings)
+            return validation.validate_tenant_settings(entity.settings, self.catalog())
         catalog = self.catalog()
         check = _VALIDATORS[kind]
         previous = st.table(kind).get(entity.id)

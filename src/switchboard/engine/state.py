@@ -257,6 +257,9 @@ class TenantState:
                     if entity_id in named_ids(w, RefKind.AUDIO_RESOURCE)
                 }
             )
+            error_prompt = self.tenant.settings.error_prompt
+            if error_prompt is not None and error_prompt.audio_resource_id == entity_id:
+                found.append(f"tenant:{self.tenant.id}")  # its error prompt (04 RT6)
         return found
 
     def _role_holders(self, scope_id: str) -> list[str]:

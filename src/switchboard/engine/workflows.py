@@ -25,7 +25,9 @@ import logging
 from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
+from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
 from switchboard.domain.enums import (
     DistributionType,
@@ -42,13 +44,14 @@ from switchboard.domain.opening_hours import OpeningHours
 from switchboard.domain.task import QueueSpec, Task
 from switchboard.domain.workflow import runtime as rt
 from switchboard.domain.workflow.document import Node, Workflow
+from switchboard.domain.workflow.rendering import AUDIO_RESOURCE_URI
 from switchboard.domain.workflow.step import step
 
 if TYPE_CHECKING:
     from switchboard.engine.engine import Engine
     from switchboard.engine.state import TenantState
 
-__all__ = ["SLOTS", "TRANSFER_LIMIT", "Runner"]
+__all__ = ["ERROR_PROMPT", "ERROR_PROMPT_LIMIT_S", "SLOTS", "TRANSFER_LIMIT", "Runner"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,10 @@ SLOTS: dict[TaskKind, str] = {
 #: services that send a caller back and forth without end; RT7 counts per session).
 TRANSFER_LIMIT = 50
 _QUEUE_NODES = frozenset({"queue", "queue_task"})
+#: The wait of a failed run while the caller hears the tenant's error prompt (RT6).
+ERROR_PROMPT = "error_prompt"
+#: The longest the engine waits for the error prompt to end before it hangs up anyway.
+ERROR_PROMPT_LIMIT_S = 60.0
 #: Ends after which the provider call is gone already: nothing to hang up.
 _CALL_GONE = frozenset({EndReason.CUSTOMER_HANGUP, EndReason.TRANSFERRED_OUT})
 
@@ -172,7 +179,7 @@ class Runner:
 
     def voice(self, task: Task, event: v.VoiceEvent) -> None:
         run = self.running(task.id)
-        if run is not None and not run.node_done:
+        if run is not None and (not run.node_done or _announcing_error(run)):
             self.feed(task.id, rt.Voice(event))
 
     def handed_over(self, task: Task) -> None:
@@ -207,6 +214,9 @@ class Runner:
         task = self.state.tasks.get(task_id)
         if run is None or task is None:
             return  # the run ended meanwhile: the input is moot
+        if _announcing_error(run):
+            self._error_prompt_input(run, given)
+            return
         if isinstance(given, _Next):
             self._enter(task, run, given.node_id)
             return
@@ -293,6 +303,8 @@ class Runner:
         """End the run; what becomes of the task follows from how it ended."""
         engine = self.engine
         task = self.state.tasks[run.task_id]
+        if ending is rt.Ending.FAILED and self._announce_error(task, run, error):
+            return  # the run ends once the caller has heard the error prompt
         engine._emit("workflow.ended", _ended_data(task, run, ending, error))
         if ending is rt.Ending.DISCONNECTED:
             engine._terminate(task, EndReason.WORKFLOW_DISCONNECT)
@@ -302,6 +314,54 @@ class Runner:
             if task.call_id is not None and task.kind.is_audio:
                 engine._voice(task, v.HangUp(command_id=engine.ids(), call_id=task.call_id))
             engine._terminate(task, EndReason.ERROR, detail=error)
+
+    def _announce_error(self, task: Task, run: rt.WorkflowRun, error: str | None) -> bool:
+        """RT6: before a failed run ends the task in error, the caller hears the tenant's
+        error prompt, if there is one and the call is up; False when nothing is played.
+
+        The run waits in the `error_prompt` phase (journaled as `workflow.node_waiting`
+        with the error as memo) until the playback ends, fails, or `ERROR_PROMPT_LIMIT_S`
+        passes; then it ends `failed` as it would have at once. A task queued by
+        `queue_task` leaves its queue first, so nobody is offered a call about to end.
+        """
+        prompt = _error_prompt(self.state.tenant)
+        if (
+            prompt is None
+            or task.call_id is None
+            or not task.kind.is_audio
+            or task.accepted_at is None
+            or (run.wait is not None and run.wait.phase in ("answering", ERROR_PROMPT))
+        ):
+            return False  # no prompt, no call, not answered (yet), or the prompt itself failed
+        engine = self.engine
+        if task.is_waiting:
+            engine._leave_queue(task, QueueExitReason.CANCELLED)
+        play = v.PlayPrompt(command_id=engine.ids(), call_id=task.call_id, prompts=(prompt,))
+        engine._voice(task, play)
+        wait = rt.Wait(
+            ERROR_PROMPT,
+            play.command_id,
+            engine.clock.now() + ERROR_PROMPT_LIMIT_S,
+            memo=error,
+        )
+        engine._emit(
+            "workflow.node_waiting",
+            {"task_id": task.id, "node_id": run.node_id, "wait": wait.to_json()},
+        )
+        return True
+
+    def _error_prompt_input(self, run: rt.WorkflowRun, given: rt.Input | _Next) -> None:
+        """While the error prompt plays, only its end (or the time limit) matters."""
+        wait = run.wait
+        assert wait is not None
+        over = isinstance(given, rt.Timeout)
+        if isinstance(given, rt.Voice):
+            event = given.event
+            over = isinstance(event, (v.MediaCompleted, v.OperationFailed)) and (
+                event.command_id == wait.command_id
+            )
+        if over:
+            self._ended(run, rt.Ending.FAILED, wait.memo)
 
     # ------------------------------------------------------------------ effects
 
@@ -474,6 +534,22 @@ class Runner:
 
     def _facts(self, task: Task) -> _Facts:
         return _Facts(self.engine, task)
+
+
+def _announcing_error(run: rt.WorkflowRun) -> bool:
+    return run.wait is not None and run.wait.phase == ERROR_PROMPT
+
+
+def _error_prompt(tenant: cfg.Tenant) -> v.Prompt | None:
+    """The tenant's error prompt as the provider plays it (text escaped for speech)."""
+    setting = tenant.settings.error_prompt
+    if setting is None:
+        return None
+    language = setting.language or tenant.default_language
+    if setting.audio_resource_id is not None:
+        uri = AUDIO_RESOURCE_URI.format(setting.audio_resource_id)
+        return v.Prompt(audio_uri=uri, language=language)
+    return v.Prompt(tts=escape(setting.text or ""), language=language)
 
 
 def _ended_data(
