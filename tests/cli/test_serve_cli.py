@@ -25,7 +25,17 @@ def _free_port() -> int:
 def test_serve_demo_answers_and_shuts_down_gracefully(tmp_path: Path) -> None:
     port = _free_port()
     proc = subprocess.Popen(
-        [str(SWITCHBOARD), "serve", "--demo", "--port", str(port), "--var-dir", str(tmp_path)],
+        [
+            str(SWITCHBOARD),
+            "serve",
+            "--demo",
+            "--demo-days",
+            "2",  # a short history: the 30 days of `make run` take half a minute once
+            "--port",
+            str(port),
+            "--var-dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -33,7 +43,7 @@ def test_serve_demo_answers_and_shuts_down_gracefully(tmp_path: Path) -> None:
     output = ""
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        for _ in range(300):
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
@@ -59,6 +69,7 @@ def test_serve_demo_answers_and_shuts_down_gracefully(tmp_path: Path) -> None:
             timeout=5,
         )
         assert task.status_code == 201, task.text
+        assert "demo history 2 days" in output, output
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=30)

@@ -17,7 +17,11 @@ the engine's validated `upsert`, like any admin change.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from switchboard.api.keys import issue_api_key
 from switchboard.api.security.api_keys import SCOPES, parse_api_key
@@ -43,7 +47,11 @@ from switchboard.domain.enums import (
 from switchboard.domain.roles import Role, RoleAssignment, ScopeType
 from switchboard.domain.workflow import JsonValue, Workflow, templates
 from switchboard.engine.engine import Engine
+from switchboard.reporting.rebuild import rebuild
 from switchboard.store.repositories import AccountRepository, ApiKeyRepository
+
+if TYPE_CHECKING:  # demo_history builds on this module (its seed and agents)
+    from switchboard.api.demo_history import HistoryPlan, HistoryResult
 
 DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000de70"
 DEMO_KEY_ENV = "SWITCHBOARD_DEMO_API_KEY"
@@ -77,6 +85,8 @@ class DemoInfo:
     #: username -> what the person may do, for the start-up banner
     logins: dict[str, str]
     password: str
+    #: the history simulated by this call (None: none asked for, or there already)
+    history: HistoryResult | None = None
 
 
 def _sid(name: str) -> str:
@@ -405,19 +415,39 @@ def _ensure_accounts(tenancy: Tenancy, password: str) -> None:
             accounts.create(login, hashed, user_id=f"user-{login}")
 
 
-def ensure_demo(tenancy: Tenancy) -> DemoInfo:
+#: A progress bar: `with bar(description, total) as advance: advance(n)` (cli.progress).
+ProgressBar = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
+DEMO_TENANT_NAME = "Demo contact center"
+
+
+def ensure_demo(
+    tenancy: Tenancy,
+    *,
+    history: HistoryPlan | None = None,
+    progress: ProgressBar | None = None,
+) -> DemoInfo:
     """Create the demo tenant unless it exists, and hand out an API key for it.
+
+    With `history`, a new demo tenant starts with that many days of simulated
+    traffic in its journal and reports (`demo_history`); an existing one is
+    left as it is. `progress` shows the simulation and the projection as they go.
 
     With `SWITCHBOARD_DEMO_API_KEY` set, that key is used (stored on first use);
     otherwise every start issues a fresh key and prints it, so a lost key never
     locks anyone out of the demo.
     """
     services = {name: _sid(name) for name in ("front", "support", "ivr", "sales")}
-    if DEMO_TENANT_ID not in tenancy.hosts:
-        host = tenancy.create_tenant("Demo contact center", tenant_id=DEMO_TENANT_ID)
-        seed(host.engine)
-        assert host.journal is not None
-        host.journal.append(host.engine.drain())
+    host = tenancy.hosts.get(DEMO_TENANT_ID)
+    simulated: HistoryResult | None = None
+    if host is None or host.engine.state.seq == 0:  # absent, or its creation was cut short
+        if history is not None:
+            simulated = _with_history(tenancy, history, progress)
+        else:
+            if host is None:
+                host = tenancy.create_tenant(DEMO_TENANT_NAME, tenant_id=DEMO_TENANT_ID)
+            seed(host.engine)
+            assert host.journal is not None
+            host.journal.append(host.engine.drain())
     password = os.environ.get(DEMO_PASSWORD_ENV) or DEMO_PASSWORD
     _ensure_accounts(tenancy, password)
     people = demo_logins()
@@ -427,7 +457,7 @@ def ensure_demo(tenancy: Tenancy) -> DemoInfo:
         if parsed is None:
             raise ValueError(f"{DEMO_KEY_ENV} must look like sbk_<12-character id>_<secret>")
         if ApiKeyRepository(tenancy.db, DEMO_TENANT_ID).get(parsed[0]) is not None:
-            return DemoInfo(DEMO_TENANT_ID, pinned, services, people, password)
+            return DemoInfo(DEMO_TENANT_ID, pinned, services, people, password, simulated)
     key = issue_api_key(
         tenancy,
         DEMO_TENANT_ID,
@@ -436,4 +466,28 @@ def ensure_demo(tenancy: Tenancy) -> DemoInfo:
         created_by="switchboard serve --demo",
         full_key=pinned,
     )
-    return DemoInfo(DEMO_TENANT_ID, key, services, people, password)
+    return DemoInfo(DEMO_TENANT_ID, key, services, people, password, simulated)
+
+
+def _with_history(
+    tenancy: Tenancy, plan: HistoryPlan, progress: ProgressBar | None
+) -> HistoryResult:
+    """The demo tenant with `plan.days` of simulated history, projected into its reports."""
+    from switchboard.api.demo_history import generate_history
+
+    bar = progress or _no_bar
+    if tenancy.tenants.get(DEMO_TENANT_ID) is None:
+        tenancy.tenants.create(DEMO_TENANT_NAME, id=DEMO_TENANT_ID)
+    with bar(f"simulating {plan.days} days of demo history", plan.days * 1440) as advance:
+        result = generate_history(
+            tenancy.db, DEMO_TENANT_ID, DEMO_TENANT_NAME, plan, end=time.time(), progress=advance
+        )
+    with bar("projecting it into the reports", result.events) as advance:
+        rebuild(tenancy.db, DEMO_TENANT_ID, progress=advance)
+    tenancy.restore_tenant(DEMO_TENANT_ID)
+    return result
+
+
+@contextmanager
+def _no_bar(_description: str, _total: int) -> Iterator[Callable[[int], None]]:
+    yield lambda _n: None

@@ -31,6 +31,13 @@ def register(commands: Any) -> None:
     p.add_argument("--var-dir", default="var", help="directory for the default database and keys")
     p.add_argument("--demo", action="store_true", help="create the demo tenant and print a key")
     p.add_argument(
+        "--demo-days",
+        type=int,
+        default=30,
+        help="days of simulated history a new demo tenant starts with, for the reports "
+        "(0: none; simulated once, when the demo tenant is created)",
+    )
+    p.add_argument(
         "--mode",
         choices=("production", "development", "test"),
         default=None,
@@ -51,12 +58,16 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from switchboard.api.demo import DEMO_KEY_ENV, ensure_demo
+    from switchboard.api.demo_history import HistoryPlan
     from switchboard.api.observability import configure_logging
     from switchboard.api.tenancy import Settings, Tenancy
+    from switchboard.cli.progress import progress_bar
     from switchboard.web.app import create_app
 
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be between 1 and 65535; got {args.port}")
+    if not 0 <= args.demo_days <= 366:
+        raise ValueError(f"--demo-days must be between 0 and 366; got {args.demo_days}")
     var_dir = Path(args.var_dir)
     settings = Settings(db_url=args.db or default_url(var_dir), var_dir=var_dir, demo=args.demo)
     mode: str | None = args.mode or ("development" if args.demo else None)
@@ -80,8 +91,15 @@ def run(args: argparse.Namespace) -> int:
     if settings.simulator_enabled:
         console.print(f"  simulator  {base}/sim/api/calls  ({settings.mode} mode; docs/voice.md)")
     if args.demo:
-        demo = ensure_demo(tenancy)
+        plan = HistoryPlan(days=args.demo_days) if args.demo_days else None
+        demo = ensure_demo(tenancy, history=plan, progress=progress_bar)
         console.print(f"  demo tenant {demo.tenant_id}")
+        if demo.history is not None:
+            h = demo.history
+            console.print(
+                f"  demo history {args.demo_days} days: {h.calls:,} calls and {h.chats:,} chats "
+                f"simulated in {h.seconds:.1f} s (kept for the next starts)"
+            )
         console.print(f"  demo API key [bold]{demo.api_key}[/bold]")
         console.print(
             f"    (set {DEMO_KEY_ENV} to keep one key across restarts; try: curl -H "
