@@ -146,14 +146,8 @@ class ReportStore:
             select(c.seq).where(c.tenant_id == self.tenant_id)
         ).scalar_one_or_none()
         if exists is None and after == 0:
-            connection.execute(
-                insert(report_cursors).values(
-                    tenant_id=self.tenant_id,
-                    snapshot_seq=seq if snapshot is not None else 0,
-                    snapshot=snapshot,
-                    **values,
-                )
-            )
+            first = {"snapshot_seq": 0, "snapshot": None, **values}
+            connection.execute(insert(report_cursors).values(tenant_id=self.tenant_id, **first))
             return
         raise CursorMoved(
             f"tenant {self.tenant_id!r}: the reporting cursor is at {exists}, not at {after} "
