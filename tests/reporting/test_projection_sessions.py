@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from reporting_harness import START, Scene, node, service, user, utc, workflow
 
+from switchboard.domain import config as cfg
 from switchboard.domain.enums import TaskKind
 from switchboard.reporting.outcomes import Outcome, UserOutcome
 from switchboard.reporting.projection import Output, Projector, state_from_json
@@ -357,3 +358,32 @@ def test_the_projection_refuses_an_event_it_has_folded_already() -> None:
 
 def test_timestamps_keep_milliseconds() -> None:
     assert to_dt(to_ms(1_767_603_600.1234)) == utc("2026-01-05T09:00:00.123+00:00")
+
+
+def test_codes_and_tags_chosen_by_the_user_are_kept() -> None:
+    scene = Scene()
+    scene.add("code", cfg.Code(id="code-ok", name="Solved", short_code="OK"))
+    scene.add("code", cfg.Code(id="code-cb", name="Callback", short_code="CB"))
+    scene.add("tag", cfg.Tag(id="tag-vip", name="VIP"))
+    scene.add("service", service(codes=("code-ok", "code-cb"), tags=("tag-vip",)))
+    scene.add("user", user("anna", "svc"))
+    scene.available("anna")
+    task = scene.do(lambda e: e.create_task(service_id="svc"))
+    scene.do(lambda e: e.accept("anna", task.id))
+    scene.do(lambda e: e.set_codes("anna", task.id, primary_code_id="code-cb"))
+    scene.do(
+        lambda e: e.set_codes(
+            "anna",
+            task.id,
+            primary_code_id="code-ok",
+            secondary_code_ids=["code-cb"],
+            tag_ids=["tag-vip"],
+        )
+    )
+    scene.wait(30)
+    scene.do(lambda e: e.hang_up("anna", task.id))
+    out = scene.rows()
+    (s,) = out.service
+    (u,) = out.user
+    assert (s.primary_code, s.secondary_codes, s.tags) == ("code-ok", "code-cb", "tag-vip")
+    assert (u.primary_code, u.secondary_codes, u.tags) == ("code-ok", "code-cb", "tag-vip")

@@ -147,6 +147,12 @@ _DECIDING: Final[dict[UserOutcome, Outcome]] = {
     UserOutcome.EXTERNAL_TRANSFER_FAILED: Outcome.USER_EXTERNAL_TRANSFER_FAILED,
 }
 
+#: `error` end details that are the voice platform's failures (D9: 22, not 21): the call
+#: lost (e.g. during a failover, 12) and media the provider could not answer, play or record.
+PROVIDER_FAILURES: Final = frozenset(
+    {"call_lost", "answer_timeout", "answer_failed", "media_failed", "recording_failed"}
+)
+
 #: Queue exits that decide D11.
 _QUEUE_EXITS: Final[dict[str, Outcome]] = {
     "timeout": Outcome.QUEUE_TIMEOUT,
@@ -199,7 +205,8 @@ def service_outcome(f: Facts) -> Outcome:
     if f.end_reason == "rejected":  # D8
         return Outcome.REJECTED_BY_SYSTEM
     if f.end_reason == "error":  # D9
-        provider = (f.end_detail or "").startswith("provider")
+        detail = f.end_detail or ""
+        provider = detail in PROVIDER_FAILURES or detail.startswith("provider")
         return Outcome.PROVIDER_ERROR if provider else Outcome.SYSTEM_ERROR
     if f.where_left is not None:  # D10
         return _LEFT[f.where_left]

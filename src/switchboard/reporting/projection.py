@@ -118,6 +118,9 @@ class Engagement:
     acw_since: int | None = None
     acw_ms: int = 0
     acw_end_reason: str | None = None
+    primary_code: str | None = None
+    secondary_codes: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -580,6 +583,14 @@ class Projector:
             e.state = "connected"
             self._user_session(e.user_id, _offer_key(task, e), "busy", ms)
 
+    def _task_codes_set(self, d: dict[str, Any], ms: int) -> None:
+        task = self._task(d)
+        e = task.engagements.get(d["session_id"]) if task is not None else None
+        if e is not None:  # the user's latest choice replaces the earlier one (01 §9)
+            e.primary_code = d.get("primary_code_id")
+            e.secondary_codes = list(d.get("secondary_code_ids") or ())
+            e.tags = list(d.get("tag_ids") or ())
+
     def _task_voice_message_recorded(self, d: dict[str, Any], ms: int) -> None:
         task = self._task(d)
         if task is not None:
@@ -789,6 +800,11 @@ class Projector:
         )
         group = outcome.group
         user_rows = [self._user_row(task, s, e) for e in engagements]
+        # 05 C6: a service session shows the first codes and tags a user chose for it.
+        coded = next(
+            (e for e in sorted(connected, key=lambda e: e.answered_ms or 0) if _has_codes(e)),
+            None,
+        )
         connected_ms = sum(r.connected_ms for r in user_rows)
         queue_ms = (
             s.queue_left_ms - s.first_enqueued_ms
@@ -843,9 +859,9 @@ class Projector:
             priority=task.priority,
             first_accepting_user_id=s.first_accepting_user_id,
             last_user_id=s.last_user_id,
-            primary_code=None,
-            secondary_codes=None,
-            tags=None,
+            primary_code=coded.primary_code if coded else None,
+            secondary_codes=_joined(coded.secondary_codes) if coded else None,
+            tags=_joined(coded.tags) if coded else None,
             result_detail_id=None,
             reference_id=task.reference_id,
             outbound_call_id=None,
@@ -901,9 +917,9 @@ class Projector:
             outcome_id=int(outcome),
             outcome_group_id=int(outcome.group),
             is_transfer_target=e.offer_kind == "transfer",
-            primary_code=None,
-            secondary_codes=None,
-            tags=None,
+            primary_code=e.primary_code,
+            secondary_codes=_joined(e.secondary_codes),
+            tags=_joined(e.tags),
             result_detail_id=None,
         )
 
@@ -1125,6 +1141,15 @@ def _session_of(task: TaskTrack, e: Engagement) -> ServiceSession:
     return task.sessions[-1]
 
 
+def _has_codes(e: Engagement) -> bool:
+    return e.primary_code is not None or bool(e.secondary_codes) or bool(e.tags)
+
+
+def _joined(values: list[str]) -> str | None:
+    """A list column as 08 OD4 exposes it: `;`-joined, None when empty."""
+    return ";".join(values) if values else None
+
+
 def _offer_key(task: TaskTrack, e: Engagement) -> str:
     for key, other in task.engagements.items():
         if other is e:
@@ -1152,6 +1177,7 @@ _HANDLERS: Final = {
     "task.parked": Projector._task_parked,
     "task.unparked": Projector._task_unparked,
     "task.voice_message_recorded": Projector._task_voice_message_recorded,
+    "task.codes_set": Projector._task_codes_set,
     "task.transfer_started": Projector._task_transfer_started,
     "voice.command": Projector._voice_command,
     "workflow.node_completed": Projector._workflow_node_completed,
