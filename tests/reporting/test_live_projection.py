@@ -22,6 +22,7 @@ from sqlalchemy import Engine as Database
 from switchboard.api.demo_history import HistoryPlan, generate_history
 from switchboard.engine.events import Event
 from switchboard.reporting.live import LiveProjection
+from switchboard.reporting.projection import Output
 from switchboard.reporting.rebuild import rebuild
 from switchboard.reporting.storage import ReportStore
 from switchboard.store.database import create_engine, migrate
@@ -180,3 +181,16 @@ def test_a_flush_the_database_refuses_is_written_by_the_next_one(
     again.load()
     again.step(final=True)
     assert table_rows(history, TENANT) == rows  # the failure lost and doubled nothing
+
+
+def test_a_saved_state_that_cannot_be_read_is_rebuilt_from_the_journal(history: Database) -> None:
+    journal = SqlJournal(history, TENANT)
+    rebuild(history, TENANT)
+    expected = table_rows(history, TENANT)
+    store = ReportStore(history, TENANT)
+    cursor = store.cursor()
+    store.write(Output(), after=cursor.seq, seq=cursor.seq, snapshot=b'{"tasks": 7}')
+    live = LiveProjection(history, TENANT, journal.read)
+    live.load()  # folds from the start: nothing is pending, the state is whole again
+    assert live.projector.seq == cursor.seq and live.lag == 0
+    assert table_rows(history, TENANT) == expected

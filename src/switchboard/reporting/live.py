@@ -84,8 +84,17 @@ class LiveProjection:
     def load(self) -> None:
         """Resume from the tables' cursor and snapshot, folding the journal since (blocking)."""
         cursor = self.store.cursor()
-        snapshot = cursor.snapshot if cursor.snapshot_seq <= cursor.seq else None
-        projector = Projector(state_from_json(snapshot)) if snapshot else Projector()
+        projector = Projector()
+        if cursor.snapshot and cursor.snapshot_seq <= cursor.seq:
+            try:
+                projector = Projector(state_from_json(cursor.snapshot))
+            except ValueError as error:  # saved by a version whose state had another shape
+                log.warning(
+                    "tenant %s: the saved reporting state cannot be read (%s); folding the "
+                    "journal from its start instead",
+                    self.tenant_id,
+                    str(error).splitlines()[0],
+                )
         pending = Output()
         for event in self.read_journal(projector.seq):
             projector.apply(event)
