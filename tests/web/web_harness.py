@@ -8,6 +8,7 @@ explicitly per request, so one test can play several people at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,26 @@ class Demo:
             method, path, json=body, headers=person.unsafe()
         )
         return answer
+
+    def wait_for_state(self, task_id: str, *states: str, timeout_s: float = 20) -> None:
+        """Until the task is in one of `states` (the support line plays its welcome first)."""
+        end = time.monotonic() + timeout_s
+        while True:
+            task = self.engine.state.task(task_id)
+            if task is not None and task.state.value in states:
+                return
+            assert time.monotonic() < end, f"task {task_id} is {task and task.state}, not {states}"
+            time.sleep(0.05)
+
+    def open_all_hours(self) -> None:
+        """Support and the front desk answer at any hour (the demo keeps office hours), so
+        that tests do not depend on the time they run at."""
+        for service_id in ("svc-support", "svc-front"):
+            service = self.key("GET", f"/api/v1/services/{service_id}")
+            for field in ("id", "version"):
+                service.pop(field, None)
+            service.update(primary_calendar_id="cal-always", secondary_calendar_id=None)
+            self.key("PUT", f"/api/v1/services/{service_id}", service)
 
     def key(self, method: str, path: str, body: Any = None) -> Any:
         answer = self.client.request(

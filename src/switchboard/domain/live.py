@@ -88,6 +88,8 @@ class UserLive:
     presence: Presence = Presence.OFFLINE
     presence_at: float = 0.0
     not_available_reason_id: str | None = None
+    #: When the not-available reason was set (live views show how long a break lasts).
+    not_available_since: float | None = None
     rona: RonaFlag | None = None
     acw: Acw | None = None
     sessions: dict[str, UserSession] = field(default_factory=dict)  # live sessions by id

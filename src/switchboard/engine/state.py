@@ -887,6 +887,7 @@ class TenantState:
     def _user_not_available_changed(self, e: Event) -> None:
         live = self.user_live(e.data["user_id"])
         live.not_available_reason_id = e.data.get("reason_id")
+        live.not_available_since = e.at if live.not_available_reason_id is not None else None
         self.touched_users.add(live.user_id)
 
     def _user_acw_started(self, e: Event) -> None:

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from switchboard.api.app import create_app as create_api
 from switchboard.api.tenancy import Settings, Tenancy
-from switchboard.web import errors, pages
+from switchboard.web import agent, errors, live, pages, phone
 
 STATIC_PREFIX = "/static"
 
@@ -33,3 +33,7 @@ def install(app: FastAPI) -> None:
     )
     errors.install(app)
     app.include_router(pages.router)
+    app.include_router(agent.router)
+    app.include_router(live.router)
+    if app.state.tenancy.settings.simulator_enabled:
+        app.include_router(phone.router)  # the simulator's phone: never in production

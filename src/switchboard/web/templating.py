@@ -21,6 +21,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from switchboard.web.board import events
+
 ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("switchboard.web", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
@@ -74,6 +76,7 @@ def label(value: str | None) -> str:
 
 
 ENV.globals["static_url"] = static_url
+ENV.globals["events"] = events
 ENV.filters.update(
     duration=duration, epoch_ms=epoch_ms, local_time=local_time, percent=percent, label=label
 )

@@ -2,7 +2,7 @@
  *
  * - Every state-changing request carries the session's CSRF token (X-CSRF-Token).
  * - Refusals (problem documents) are shown as a sentence in the message area.
- * - Live regions: an element with `data-live="task.offered user.*"` is refreshed
+ * - Live regions: an element with `data-live="task.offered user.acw_started"` is refreshed
  *   (its own hx-get) when such an event arrives on the event stream; optional
  *   `data-live-users`, `data-live-tasks`, `data-live-services` narrow it to events
  *   naming one of those ids. Refreshes are debounced per region.
@@ -158,14 +158,8 @@
     return value.split(/\s+/).filter(Boolean);
   }
 
-  function nameMatches(patterns, name) {
-    return patterns.some(function (p) {
-      return p === name || (p.endsWith("*") && name.startsWith(p.slice(0, -1)));
-    });
-  }
-
   function regionWants(el, name, data) {
-    if (!nameMatches(words(el.dataset.live) || [], name)) return false;
+    if (!(words(el.dataset.live) || []).includes(name)) return false;
     const users = words(el.dataset.liveUsers);
     const tasks = words(el.dataset.liveTasks);
     const services = words(el.dataset.liveServices);
@@ -177,11 +171,20 @@
     );
   }
 
+  /* Debounced, but never postponed for long: a busy queue keeps sending events, and the
+   * region must still refresh at least every `delay + MAX_POSTPONE_MS`. */
+  const MAX_POSTPONE_MS = 1000;
+
   function scheduleRefresh(el) {
+    const delay = Number(el.dataset.liveDelay) || REFRESH_DELAY_MS;
+    const now = Date.now();
+    if (!el._sbFirst) el._sbFirst = now;
+    const due = Math.min(now + delay, el._sbFirst + delay + MAX_POSTPONE_MS);
     window.clearTimeout(el._sbRefresh);
     el._sbRefresh = window.setTimeout(function () {
+      el._sbFirst = 0;
       if (document.body.contains(el)) htmx.trigger(el, "sb:live");
-    }, REFRESH_DELAY_MS);
+    }, Math.max(0, due - now));
   }
 
   function refreshAll() {
@@ -215,9 +218,7 @@
   function liveNames() {
     const names = new Set(["stream.closed", "stream.overflow"]);
     document.querySelectorAll("[data-live]").forEach(function (el) {
-      (words(el.dataset.live) || []).forEach(function (n) {
-        if (!n.endsWith("*")) names.add(n);
-      });
+      (words(el.dataset.live) || []).forEach(function (n) { names.add(n); });
     });
     return names;
   }
@@ -257,6 +258,30 @@
     setLiveStatus("down", "reconnecting…");
   });
   document.addEventListener("htmx:afterSettle", wire);
+
+  // ------------------------------------------------------------------ dialogs
+
+  /* A button with `data-open-dialog="id"` opens that <dialog> (its hx-get fills it);
+   * closing returns the focus to the button. */
+  let dialogOpener = null;
+  document.addEventListener("click", function (event) {
+    const opener = event.target.closest && event.target.closest("[data-open-dialog]");
+    if (opener) {
+      const dialog = document.getElementById(opener.dataset.openDialog);
+      if (dialog && !dialog.open) {
+        dialogOpener = opener.id || null;
+        dialog.showModal();
+      }
+    }
+    const closer = event.target.closest && event.target.closest("[data-close-dialog]");
+    if (closer) closer.closest("dialog").close();
+  });
+  document.addEventListener("close", function (event) {
+    if (event.target.tagName === "DIALOG" && dialogOpener) {
+      const back = document.getElementById(dialogOpener);
+      if (back) back.focus();
+    }
+  }, true);
 
   // ------------------------------------------------------------------ clocks
 
