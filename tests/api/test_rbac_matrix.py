@@ -9,7 +9,14 @@ Setup: OUs root → ou_a → ou_a1 and root → ou_b; service svc_a in ou_a; one
 person per role, every role granted on ou_a or svc_a; "worker" is a member of
 svc_a in ou_a (the other user whose state supervisors change). Requests target
 entities inside ou_a/svc_a, so a cell reads directly as allowed or denied. A
-second pass targets ou_b, where only the tenant admin may go.
+second pass targets ou_b, where only the tenant-wide roles may go.
+
+System and partner admins (SA, PA) are system accounts; tenant A belongs to
+partner A (the PA's), tenant B to partner B. They act in tenant A by selecting it
+(`X-Switchboard-Tenant`, 10 R3), so inside it they are tenant-wide. Records above
+the tenants (rows 1 and 2) are A's in the first pass and B's in the second,
+where only the system admin reaches them. A third pass has the partner admin
+select tenant B, which is not its partner's: every tenant route answers 404.
 
 Allowed means the permission check passed: any answer but 401/403/404 (an engine
 refusal such as 409 "no offer" comes after it). Denied means 403, or 404 for
@@ -28,31 +35,38 @@ from typing import Any
 
 import pytest
 from api_harness import Service, service
+from system_harness import TENANT_HEADER, in_tenant, partner_for, system_account, system_sign_in
 from test_route_audit import _api_routes, _socket_routes
 
 __all__ = ["service"]
 
-ROLES = ("TA", "OA", "LA", "SO", "SL", "SS", "US", "AG", "NONE")
+ROLES = ("SA", "PA", "TA", "OA", "LA", "SO", "SL", "SS", "US", "AG", "NONE")
+SYSTEM = ("SA", "PA")
+TENANT_WIDE = ("TA", *SYSTEM)
 
 #: 10 §2, the rows with endpoints; row 20 split as the spec's cell text splits it.
 SPEC_TABLE = """
-row                     TA  OA  LA  SO  SL  SS  US  AG
-3:tenant-settings       ✔   R   –   –   –   –   –   –
-4:privacy-toggles       ✔   –   –   –   –   –   –   –
-5:ous                   ✔   ✔   –   –   –   –   –   –
-6:users                 ✔   ✔   –   –   –   –   –   –
-8:services              ✔   ✔   –   –   –   –   –   –
-9:service-config        ✔   ✔   –   O   O   R   –   R(own)
-11:calendars            ✔   ✔   ✔   O   O   R   –   –
-12:shared               ✔   ✔   –   R   R   R   R   –
-17:handle-tasks         m   m   m   m   m   m   m   m
-18:live-views           ✔   ✔   –   O   O   ✔   –   R(own)
-20:duty-active-profile  ✔   ✔   –   O   O   –   ✔   –
-20:acw-rona             ✔   ✔   –   –   –   –   ✔   –
-21:flow-actions         ✔   ✔   –   O   O   –   –   –
-22:api-keys             ✔   ✔   –   –   –   –   –   –
-x:others-presence       –   –   –   –   –   –   –   –
+row                     SA  PA  TA  OA  LA  SO  SL  SS  US  AG
+1:partners              ✔   –   –   –   –   –   –   –   –   –
+2:tenant-record         ✔   R   R   –   –   –   –   –   –   –
+3:tenant-settings       ✔   ✔   ✔   R   –   –   –   –   –   –
+4:privacy-toggles       –   –   ✔   –   –   –   –   –   –   –
+5:ous                   ✔   ✔   ✔   ✔   –   –   –   –   –   –
+6:users                 ✔   ✔   ✔   ✔   –   –   –   –   –   –
+8:services              ✔   ✔   ✔   ✔   –   –   –   –   –   –
+9:service-config        ✔   ✔   ✔   ✔   –   O   O   R   –   R(own)
+11:calendars            ✔   ✔   ✔   ✔   ✔   O   O   R   –   –
+12:shared               ✔   ✔   ✔   ✔   –   R   R   R   R   –
+17:handle-tasks         –   –   m   m   m   m   m   m   m   m
+18:live-views           ✔   ✔   ✔   ✔   –   O   O   ✔   –   R(own)
+20:duty-active-profile  –   –   ✔   ✔   –   O   O   –   ✔   –
+20:acw-rona             –   –   ✔   ✔   –   –   –   –   ✔   –
+21:flow-actions         ✔   ✔   ✔   ✔   –   O   O   –   –   –
+22:api-keys             –   –   ✔   ✔   –   –   –   –   –   –
+x:others-presence       –   –   –   –   –   –   –   –   –   –
 """
+#: Rows of records above the tenants: their second pass is tenant B's records.
+ABOVE_TENANTS = ("1:partners", "2:tenant-record")
 
 
 def _table() -> dict[str, dict[str, str]]:
@@ -98,6 +112,12 @@ class World:
     def as_tenant_admin(self, method: str, path: str, body: Any = None) -> Any:
         """For what API keys may not do (manage keys), as the tenant admin person."""
         response = self.svc.client.request(method, path, json=body, headers=self.creds["TA"])
+        assert response.status_code < 300, (method, path, response.text)
+        return response.json()
+
+    def as_system_admin(self, method: str, path: str, body: Any = None) -> Any:
+        """For what only system admins do (partners), as the system admin."""
+        response = self.svc.client.request(method, path, json=body, headers=self.creds["SA"])
         assert response.status_code < 300, (method, path, response.text)
         return response.json()
 
@@ -193,6 +213,12 @@ def _build(svc: Service) -> World:
             "Origin": "http://testserver",
         }
         svc.client.cookies.clear()
+    for side in ("a", "b"):
+        ids[f"partner_{side}"] = partner_for(svc, f"Partner {side}", f"tenant-{side}")
+    for role, scope in (("SA", None), ("PA", ids["partner_a"])):
+        username = f"system-{role.lower()}"
+        system_account(svc, username, "system_admin" if scope is None else "partner_admin", scope)
+        w.creds[role] = in_tenant(system_sign_in(svc, username), "tenant-a")
     return w
 
 
@@ -730,12 +756,82 @@ def _sim_call(w: World, side: str) -> str:
     return str(placed["id"])
 
 
+def _partner(w: World, side: str) -> str:
+    return w.ids[f"partner_{side}"]
+
+
+# Records above the tenants: partners (row 1) and tenant records (row 2), A's or B's.
+LIVE.update(
+    {
+        ("GET", "/api/v1/partners"): (
+            "1:partners",
+            "read",
+            lambda w, s: ("LIST", "/api/v1/partners", _partner(w, s)),
+        ),
+        ("POST", "/api/v1/partners"): (
+            "1:partners",
+            "write",
+            lambda w, s: ("POST", "/api/v1/partners", {"name": w.fresh("partner")}),
+        ),
+        ("GET", "/api/v1/partners/{partner_id}"): (
+            "1:partners",
+            "read",
+            lambda w, s: ("GET", f"/api/v1/partners/{_partner(w, s)}", None),
+        ),
+        ("PUT", "/api/v1/partners/{partner_id}"): (
+            "1:partners",
+            "write",
+            lambda w, s: ("PUT", f"/api/v1/partners/{_partner(w, s)}", {"name": f"Partner {s}"}),
+        ),
+        ("DELETE", "/api/v1/partners/{partner_id}"): (
+            "1:partners",
+            "write",
+            lambda w, s: (
+                "DELETE",
+                "/api/v1/partners/"
+                + w.as_system_admin("POST", "/api/v1/partners", {"name": w.fresh("gone")})["id"],
+                None,
+            ),
+        ),
+        ("GET", "/api/v1/tenants"): (
+            "2:tenant-record",
+            "read",
+            lambda w, s: ("LIST", "/api/v1/tenants", f"tenant-{s}"),
+        ),
+        ("GET", "/api/v1/tenants/{tenant_id}"): (
+            "2:tenant-record",
+            "read",
+            lambda w, s: ("GET", f"/api/v1/tenants/tenant-{s}", None),
+        ),
+        ("POST", "/api/v1/tenants"): (
+            "2:tenant-record",
+            "write",
+            lambda w, s: (
+                "POST",
+                "/api/v1/tenants",
+                {"name": w.fresh("tenant"), "partner_id": _partner(w, s)},
+            ),
+        ),
+        ("PUT", "/api/v1/tenants/{tenant_id}/partner"): (
+            "2:tenant-record",
+            "write",
+            lambda w, s: (
+                "PUT",
+                f"/api/v1/tenants/tenant-{s}/partner",
+                {"partner_id": _partner(w, s)},
+            ),
+        ),
+    }
+)
+
+
 #: Routes about the caller themselves, or checked where they are exercised.
 ELSEWHERE = {
     ("GET", "/api/v1/auth/me"): "any signed-in principal; test_sign_in.py",
     ("POST", "/api/v1/auth/sign-out"): "own session; test_sign_in.py",
     ("PUT", "/api/v1/auth/password"): "own password; test_sign_in.py",
     ("POST", "/api/v1/auth/sign-in"): "public",
+    ("POST", "/api/v1/auth/system/sign-in"): "public; test_system_admins.py",
     ("GET", "/api/v1/events/stream"): "row 18 read, filtered per event; test_event_stream*.py",
     ("WEBSOCKET", "/api/v1/events/ws"): "row 18 read, filtered per event; "
     "test_event_stream_scope.py, test_event_socket.py",
@@ -810,7 +906,9 @@ def test_every_role_on_every_route_matches_the_spec(world: World) -> None:
     assert deviations == [], "\n" + "\n".join(deviations)
 
 
-def test_outside_their_scope_only_the_tenant_admin_gets_in(world: World) -> None:
+def test_outside_their_scope_only_the_tenant_wide_roles_get_in(world: World) -> None:
+    """ou_b of tenant A, where only tenant-wide roles go; and tenant B's records, which
+    only the system admin reaches."""
     deviations = []
     for method, path, row, mode, build in _plan():
         for role in ROLES:
@@ -818,9 +916,60 @@ def test_outside_their_scope_only_the_tenant_admin_gets_in(world: World) -> None
             got = _allowed(world, role, call)
             if got is None:
                 continue
-            want = role == "TA" and expected(role, row, mode)
+            reach = ("SA",) if row in ABOVE_TENANTS else TENANT_WIDE
+            want = role in reach and expected(role, row, mode)
             if got != want:
                 deviations.append(f"{role:4} {method:6} {path} (row {row}, {mode}): got {got}")
+    assert deviations == [], "\n" + "\n".join(deviations)
+
+
+def _send(w: World, call: Call, headers: dict[str, str]) -> Any:
+    """A call as it is, lists as the GET they are (no judging of the answer)."""
+    method, path, body = call
+    if method.startswith("LIST"):
+        return w.svc.client.get(path, headers=headers)
+    if isinstance(body, bytes):
+        headers = {**headers, "Content-Type": RECORDING_TYPE}
+        return w.svc.client.request(method, path, content=body, headers=headers)
+    return w.svc.client.request(method, path, json=body, headers=headers)
+
+
+def test_a_partner_admin_selecting_another_partners_tenant_finds_nothing(world: World) -> None:
+    """10 R3: tenant B is not of the PA's partner, so inside it every route is a 404 —
+    except where the PA may not act at all, refused before any tenant is looked at."""
+    foreign = {**world.creds["PA"], TENANT_HEADER: "tenant-b"}
+    deviations = []
+    for method, path, row, mode, build in _plan():
+        if row in ABOVE_TENANTS:
+            continue
+        call = build(world, "a")
+        if call[0] == "SKIP":
+            continue
+        response = _send(world, call, foreign)
+        want = (404, "tenant_not_found") if expected("PA", row, mode) else (403, None)
+        got = (response.status_code, response.json().get("code") if want[1] else None)
+        if got != want:
+            deviations.append(f"PA {method:6} {path} (row {row}, {mode}): got {got}")
+    assert deviations == [], "\n" + "\n".join(deviations)
+
+
+def test_system_admins_name_the_tenant_they_act_in(world: World) -> None:
+    """Without `X-Switchboard-Tenant`, tenant routes tell SA and PA to send it."""
+    deviations = []
+    for method, path, row, mode, build in _plan():
+        if row in ABOVE_TENANTS:
+            continue
+        call = build(world, "a")
+        if call[0] == "SKIP":
+            continue
+        for role in SYSTEM:
+            headers = {k: v for k, v in world.creds[role].items() if k != TENANT_HEADER}
+            response = _send(world, call, headers)
+            want = 400 if expected(role, row, mode) else 403
+            if response.status_code != want or (
+                want == 400 and response.json()["code"] != "tenant_not_selected"
+            ):
+                deviations.append(f"{role} {method:6} {path}: got {response.status_code}")
     assert deviations == [], "\n" + "\n".join(deviations)
 
 

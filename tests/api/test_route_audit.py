@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from switchboard.api.app import create_app
 from switchboard.api.tenancy import Settings, Tenancy
+from switchboard.store.repositories import PartnerRepository
 
 __all__ = ["service"]
 
@@ -27,6 +28,7 @@ PUBLIC = {
     "/api/openapi.json",
     "/api/docs",
     "/api/v1/auth/sign-in",  # the credential is in the body
+    "/api/v1/auth/system/sign-in",  # the same, for system accounts
 }
 
 
@@ -51,6 +53,10 @@ def _flatten(routes: list[Any], kind: type[Any] = APIRoute) -> list[Any]:
 #: Guarded routes live under the API, or under the voice simulator's control API,
 #: which exists in development and test mode only (10 PE2) — the mode built here.
 GUARDED_PREFIXES = ("/api/v1/", "/sim/api/")
+
+
+#: Routes API keys may not use at all (10 K5; reading a tenant record aside).
+KEYS_NEVER = ("/api/v1/api-keys", "/api/v1/partners", "/api/v1/tenants")
 
 
 def _api_routes() -> list[APIRoute]:
@@ -142,6 +148,10 @@ def _seed_tenant_a(svc: Service) -> dict[str, str]:
         "/sim/api/calls", json={"to": "marker@a.test", "caller": "+41445550199"}, headers=h
     ).json()["id"]
     post(f"/sim/api/calls/{ids['call']}/hangup", headers=h)  # ended: nothing changes A later
+    # A's partner, which only system admins see (B's principals are none).
+    ids["partner"] = PartnerRepository(svc.tenancy.db).create("MARKER-A partner").id
+    svc.tenancy.tenants.set_partner("tenant-a", ids["partner"])
+    ids["tenant"] = "tenant-a"
     return ids
 
 
@@ -163,13 +173,19 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
     path = path.replace("{key_id}", ids["key"]).replace("{call_id}", ids["call"])
     path = path.replace("{template}", "external_task_queue")  # templates belong to no tenant
     path = path.replace("{parameter_id}", "Note")
+    path = path.replace("{partner_id}", ids["partner"]).replace("{tenant_id}", ids["tenant"])
     assert "{" not in path, f"unmapped path parameter in {route.path}"
     return path
 
 
 def _body(ids: dict[str, str]) -> dict[str, Any]:
     """One body that names A's ids wherever a route might look for them."""
-    return {"service_id": ids["service"], "user_id": ids["user"], "kind": "audio_inbound"}
+    return {
+        "service_id": ids["service"],
+        "user_id": ids["user"],
+        "kind": "audio_inbound",
+        "partner_id": ids["partner"],
+    }
 
 
 def test_tenant_b_cannot_read_or_change_anything_of_tenant_a(service: Service) -> None:
@@ -191,10 +207,14 @@ def test_tenant_b_cannot_read_or_change_anything_of_tenant_a(service: Service) -
                 assert value not in text or response.status_code >= 400, (
                     f"{method} {url} answered {response.status_code} mentioning A's id"
                 )
-            if route.path.startswith("/api/v1/api-keys"):
-                # Keys never manage keys: refused before any lookup, so nothing leaks.
-                assert response.status_code == 403, text
-                assert response.json()["code"] == "not_for_api_keys"
+            if route.path.startswith(KEYS_NEVER):
+                # Keys never manage keys, partners or tenant records: refused before any
+                # lookup, so nothing leaks.
+                if method != "GET" or not route.path.startswith("/api/v1/tenants"):
+                    assert response.status_code == 403, text
+                    assert response.json()["code"] == "not_for_api_keys"
+                else:  # a key reads its own tenant's record, no other
+                    assert response.status_code in (200, 404), text
             elif re.search(r"\{[a-z_]+\}", route.path):
                 assert response.status_code in (404, 422), (
                     f"{method} {url} with A's id answered {response.status_code}: {text[:200]}"

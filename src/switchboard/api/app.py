@@ -19,6 +19,7 @@ from switchboard.api.routes import (
     contacts,
     live,
     opening_hours,
+    partners,
     stream,
     system,
     tenant,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     app.include_router(stream.router)
     app.include_router(api_keys.router)
     app.include_router(tenant.router)
+    app.include_router(partners.router)
     if tenancy.settings.simulator_enabled:
         # Development and test mode only (10 PE2): production does not even load it.
         from switchboard.api.routes import simulator

@@ -93,13 +93,16 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             principal = scope.get("state", {}).get("principal")
-            access_log.info(
-                "request",
-                method=scope.get("method"),
-                path=scope.get("path"),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                tenant_id=getattr(principal, "tenant_id", None),
-                **{k: v for k, v in (scope.get("path_params") or {}).items()},
-            )
+            line: dict[str, Any] = {
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                # the tenant acted in (none yet for a system admin who selected none)
+                "tenant_id": getattr(principal, "tenant_id", None) or None,
+            }
+            for name, value in (scope.get("path_params") or {}).items():
+                # A path naming a tenant (/tenants/{tenant_id}) names the one acted on.
+                line["path_" + name if name in line else name] = value
+            access_log.info("request", **line)
             structlog.contextvars.clear_contextvars()

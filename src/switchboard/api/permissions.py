@@ -17,10 +17,13 @@ matrix test.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import structlog
 from fastapi import Request, WebSocket
 
 from switchboard.api.auth import Principal, authenticate
@@ -28,6 +31,7 @@ from switchboard.api.connections import check_origin, fresh_request
 from switchboard.api.problems import ApiProblem
 from switchboard.domain.access import Access, Capability, Decision, Mode, Target, World
 from switchboard.domain.config import Service, User
+from switchboard.domain.roles import Role
 from switchboard.domain.task import Task
 from switchboard.engine.engine import Engine
 from switchboard.engine.state import TenantState
@@ -40,17 +44,24 @@ READ, WRITE = Mode.READ, Mode.WRITE
 
 def access_of(principal: Principal, engine: Engine | None = None) -> Access:
     """A principal's rights as of now (a person's roles are configuration and may change,
-    so people need the tenant's `engine`; a key's rights are on the key)."""
+    so people need the tenant's `engine`; a key's rights are on the key, a system
+    account's on the account)."""
     if principal.kind == "api_key":
         return Access.for_api_key(
-            principal.scopes, principal.ou_id, principal.service_ids, principal.id
+            principal.scopes,
+            principal.ou_id,
+            principal.service_ids,
+            principal.id,
+            tenant_id=principal.tenant_id,
         )
+    if principal.is_system:
+        return Access.for_system(Role(principal.role or ""), principal.partner_id)
     user = engine.state.users.get(principal.id) if engine is not None else None
     if user is None or not user.enabled:
         raise ApiProblem(
             401, "user_disabled", "Your user is disabled or was removed; ask an administrator."
         )
-    return Access.for_user(user)
+    return Access.for_user(user, tenant_id=principal.tenant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +148,7 @@ def require(capability: Capability, mode: Mode) -> Callable[[Request], Awaitable
     """The dependency a route declares: authenticate, then act with this permission."""
 
     async def guard(request: Request) -> Actor:
-        return _actor(request, await authenticate(request), capability, mode)
+        return await _actor(request, await authenticate(request), capability, mode)
 
     guard.required_permission = (capability, mode)  # type: ignore[attr-defined]  # route audit
     return guard
@@ -153,18 +164,133 @@ def require_socket(capability: Capability, mode: Mode) -> Callable[[WebSocket], 
         request = fresh_request(websocket)
         principal = await authenticate(request)
         check_origin(request, principal)
-        return _actor(request, principal, capability, mode)
+        return await _actor(request, principal, capability, mode)
 
     guard.required_permission = (capability, mode)  # type: ignore[attr-defined]  # route audit
     return guard
 
 
-def _actor(request: Request, principal: Principal, capability: Capability, mode: Mode) -> Actor:
-    if principal.kind == "api_key":
-        # Cheap and state-free: refuse a key lacking the scope before queueing work.
+async def _actor(
+    request: Request, principal: Principal, capability: Capability, mode: Mode
+) -> Actor:
+    if principal.kind == "api_key" or principal.is_system:
+        # Cheap and state-free: refuse a key lacking the scope, or a system account
+        # lacking the right, before anything else (a system admin is told so before
+        # being asked to select a tenant it could not act in anyway).
         _raise(access_of(principal).may_at_all(capability, mode))
+    principal = await select_tenant(request, principal, capability, mode)
     host: TenantHost = request.app.state.tenancy.host_for(principal.tenant_id)
     return Actor(principal, capability, mode, host)
+
+
+# ---------------------------------------------------------------------- 10 R3
+
+#: The header a system or partner admin selects the tenant it acts in with (10 R3).
+TENANT_HEADER = "X-Switchboard-Tenant"
+audit_log = structlog.get_logger("switchboard.audit")
+
+
+async def select_tenant(
+    request: Request,
+    principal: Principal,
+    capability: Capability | None = None,
+    mode: Mode | None = None,
+) -> Principal:
+    """A system principal, bound to the tenant it selected with `TENANT_HEADER`.
+
+    Other principals belong to their tenant and are returned as they are. A system
+    admin may select any tenant, a partner admin only the tenants of its partner; any
+    other id is answered like one that does not exist (404). Every selection is
+    audited: one `switchboard.audit` log line with the principal, the tenant and the
+    route (the request's access line, with the same `request_id`, has the outcome).
+    """
+    if not principal.is_system or principal.tenant_id:
+        return principal
+    chosen = (request.headers.get(TENANT_HEADER) or "").strip()
+    if not chosen:
+        raise ApiProblem(
+            400,
+            "tenant_not_selected",
+            f"System and partner administrators act inside a tenant only after selecting "
+            f"it: send the {TENANT_HEADER} header with the tenant's id.",
+            errors=[
+                {
+                    "code": "required",
+                    "path": f"header:{TENANT_HEADER}",
+                    "message": "The id of the tenant to act in.",
+                }
+            ],
+        )
+    tenancy = request.app.state.tenancy
+    record = await asyncio.to_thread(tenancy.tenants.get, chosen[:128])
+    if record is None or (
+        principal.role == Role.PARTNER_ADMIN.value and record.partner_id != principal.partner_id
+    ):
+        raise ApiProblem(
+            404,
+            "tenant_not_found",
+            f"No tenant with the id given in {TENANT_HEADER} is visible to you.",
+        )
+    selected = dataclasses.replace(principal, tenant_id=record.id)
+    request.state.principal = selected  # the access line names the tenant
+    route = request.scope.get("route")
+    structlog.contextvars.bind_contextvars(tenant_id=record.id)
+    audit_log.info(
+        "system_principal_in_tenant",
+        principal=f"system:{principal.id}",
+        role=principal.role,
+        partner_id=principal.partner_id,
+        acting_in_tenant=record.id,
+        method=request.method,
+        route=getattr(route, "path", request.url.path),
+        permission=f"{capability.value}:{mode.value}" if capability and mode else None,
+    )
+    return selected
+
+
+@dataclass(frozen=True, slots=True)
+class RecordActor:
+    """A principal about to read or change records above the tenants (rows 1 and 2):
+    partners and tenant records. Not bound to a tenant; a system principal needs no
+    tenant selected for these."""
+
+    principal: Principal
+    access: Access
+    capability: Capability
+    mode: Mode
+
+    def allow(self, target: Target, missing: ApiProblem, mode: Mode | None = None) -> None:
+        """Refuse unless the principal may act on `target`; an invisible one is `missing`."""
+        decision = self.access.decide(self.capability, mode or self.mode, target, _NO_WORLD)
+        if not decision.allowed and decision.status == 404:
+            raise missing
+        _raise(decision)
+
+    def sees(self, target: Target) -> bool:
+        return self.access.sees(self.capability, target, _NO_WORLD)
+
+
+_NO_WORLD = World(ous={}, services={}, users={})
+
+
+def require_records(
+    capability: Capability, mode: Mode
+) -> Callable[[Request], Awaitable[RecordActor]]:
+    """`require` for the routes of records above the tenants (10 §2 rows 1 and 2)."""
+
+    async def guard(request: Request) -> RecordActor:
+        principal = await authenticate(request)
+        if principal.kind == "user":
+            # A person's roles are configuration of their tenant: read them on its writer.
+            host = request.app.state.tenancy.host_for(principal.tenant_id)
+            access: Access = await host.run(lambda engine: access_of(principal, engine))
+        else:
+            access = access_of(principal)
+        _raise(access.may_at_all(capability, mode))
+        return RecordActor(principal, access, capability, mode)
+
+    guard.required_permission = (capability, mode)  # type: ignore[attr-defined]  # route audit
+    return guard
 
 
 def signed_in() -> Callable[[Request], Awaitable[Principal]]:

@@ -5,7 +5,9 @@ A session is a random token in a cookie; the server keeps only its SHA-256
 after 2 hours without activity or 12 hours after sign-in, whichever is first,
 or at sign-out. Activity moves the idle deadline; to keep that from costing a
 database write per request, a verified session is trusted for `CHECK_EVERY_S`
-and its `last_seen_at` is written when it is checked again.
+and its `last_seen_at` is written when it is checked again. System and partner
+administrators' accounts keep their sessions in a table of their own
+(`system_sessions`), under the same cookie.
 
 Cookie-authenticated requests that change state (POST, PUT, PATCH, DELETE) must
 carry `X-CSRF-Token` equal to the session's token, and an `Origin` (or
@@ -31,6 +33,10 @@ from switchboard.api.tenancy import Tenancy, tenancy_of
 from switchboard.store.repositories import (
     Account,
     AccountRepository,
+    SystemAccount,
+    SystemAccountRepository,
+    SystemSession,
+    SystemSessionRepository,
     WebSession,
     WebSessionRepository,
 )
@@ -65,10 +71,24 @@ def presented_token(request: Request) -> str | None:
     return request.cookies.get(cookie_name(request))
 
 
+def session_repository(
+    tenancy: Tenancy, principal: Principal
+) -> WebSessionRepository | SystemSessionRepository:
+    """Where the principal's sessions are kept: its tenant's, or the system accounts'."""
+    if principal.is_system:
+        return SystemSessionRepository(tenancy.db)
+    return WebSessionRepository(tenancy.db, principal.tenant_id)
+
+
 def start(
-    tenancy: Tenancy, account: Account, now: datetime, *, continues: WebSession | None = None
-) -> tuple[str, WebSession]:
-    """Create a session for `account`; return the cookie's token and the record.
+    tenancy: Tenancy,
+    account: Account | SystemAccount,
+    now: datetime,
+    *,
+    continues: WebSession | SystemSession | None = None,
+) -> tuple[str, WebSession | SystemSession]:
+    """Create a session for `account` (a tenant's or a system account); return the
+    cookie's token and the record.
 
     `continues` is a session this one replaces under a new token (after a password
     change): it keeps that session's CSRF token, so the open page goes on working,
@@ -76,7 +96,12 @@ def start(
     """
     token = secrets.token_urlsafe(32)
     started = now if continues is None else continues.created_at
-    session = WebSessionRepository(tenancy.db, account.tenant_id).create(
+    repository: WebSessionRepository | SystemSessionRepository = (
+        WebSessionRepository(tenancy.db, account.tenant_id)
+        if isinstance(account, Account)
+        else SystemSessionRepository(tenancy.db)
+    )
+    session = repository.create(
         token_hash(token),
         account_id=account.id,
         csrf_token=secrets.token_urlsafe(32) if continues is None else continues.csrf_token,
@@ -135,8 +160,13 @@ async def authenticate_session(request: Request) -> Principal | None:
         tenancy.auth_cache[key] = (principal, now + CHECK_EVERY_S)
     # Checked on every request, cache or not: disabling a user takes effect at once, on
     # every route (a session outlives neither its user nor the user's `enabled` flag).
-    user = tenancy.host_for(principal.tenant_id).engine.state.users.get(principal.id)
-    if user is None or not user.enabled:
+    # A system account has no user; removing the account ends its sessions.
+    user = (
+        None
+        if principal.is_system
+        else tenancy.host_for(principal.tenant_id).engine.state.users.get(principal.id)
+    )
+    if not principal.is_system and (user is None or not user.enabled):
         raise ApiProblem(
             401,
             "user_disabled",
@@ -151,7 +181,7 @@ async def authenticate_session(request: Request) -> Principal | None:
 def _check(tenancy: Tenancy, id_hash: str) -> Principal | None:
     tenant_id = tenancy.tenants.tenant_id_for_web_session(id_hash)
     if tenant_id is None:
-        return None
+        return _check_system(tenancy, id_hash)
     sessions = WebSessionRepository(tenancy.db, tenant_id)
     session = sessions.get(id_hash)
     now = datetime.now(UTC)
@@ -169,6 +199,29 @@ def _check(tenancy: Tenancy, id_hash: str) -> Principal | None:
         method="session",
         csrf_token=session.csrf_token,
         session_hash=id_hash,
+    )
+
+
+def _check_system(tenancy: Tenancy, id_hash: str) -> Principal | None:
+    """A session of a system account: its principal, bound to no tenant yet."""
+    sessions = SystemSessionRepository(tenancy.db)
+    session = sessions.get(id_hash)
+    now = datetime.now(UTC)
+    if session is None or not session.is_active(now):
+        return None
+    account = SystemAccountRepository(tenancy.db).get(session.account_id)
+    if account is None:
+        return None
+    sessions.touch(id_hash, now=now, expires_at=min(now + IDLE, session.created_at + ABSOLUTE))
+    return Principal(
+        tenant_id="",
+        kind="system",
+        id=account.id,
+        method="session",
+        csrf_token=session.csrf_token,
+        session_hash=id_hash,
+        role=account.role,
+        partner_id=account.partner_id,
     )
 
 

@@ -164,9 +164,12 @@ class Tenancy:
         self.started = False
         self.db.dispose()
 
-    def create_tenant(self, name: str, *, tenant_id: str | None = None) -> TenantHost:
-        """A new tenant with its root OU, journaled, and its host (started if we are)."""
-        record = self.tenants.create(name, id=tenant_id)
+    def create_tenant(
+        self, name: str, *, tenant_id: str | None = None, partner_id: str | None = None
+    ) -> TenantHost:
+        """A new tenant of `partner_id` (None: the default partner) with its root OU,
+        journaled, and its host (started if we are)."""
+        record = self.tenants.create(name, id=tenant_id, partner_id=partner_id)
         journal = SqlJournal(self.db, record.id)
         engine = Engine(cfg.Tenant(id=record.id, name=record.name), self.clock)
         engine.upsert("tenant", cfg.Tenant(id=record.id, name=record.name))

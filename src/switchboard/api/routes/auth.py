@@ -25,7 +25,15 @@ from pydantic import Field
 
 from switchboard.api import sessions
 from switchboard.api.json_body import JsonRoute
-from switchboard.api.permissions import WRITE, Actor, access_of, require, signed_in
+from switchboard.api.permissions import (
+    TENANT_HEADER,
+    WRITE,
+    Actor,
+    access_of,
+    require,
+    select_tenant,
+    signed_in,
+)
 from switchboard.api.principal import CHALLENGE, Principal
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input
@@ -44,7 +52,8 @@ from switchboard.store.repositories import (
     Account,
     AccountRepository,
     AlreadyExistsError,
-    WebSessionRepository,
+    SystemAccount,
+    SystemAccountRepository,
 )
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES, tags=["Sign-in"], route_class=JsonRoute)
@@ -56,6 +65,15 @@ class SignIn(Input):
     password: str = Field(min_length=1, max_length=1024)
     #: Needed only when the same username exists in several tenants.
     tenant_id: str | None = Field(None, max_length=64)
+
+
+class SystemSignIn(Input):
+    username: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+#: The unknown-name throttle's key for system accounts (tenant ids are never this).
+SYSTEM_NAMESPACE = "system:"
 
 
 class AccountIn(Input):
@@ -219,6 +237,47 @@ def _check_password(
     return account, chosen
 
 
+@router.post("/auth/system/sign-in")
+async def system_sign_in(
+    body: SystemSignIn, request: Request, response: Response
+) -> dict[str, Any]:
+    """Start a browser session of a system or partner administrator (a system account).
+
+    Such a session belongs to no tenant: requests inside a tenant select it with the
+    `X-Switchboard-Tenant` header (10 R3); partners and tenant records need none.
+    """
+    if (request.headers.get("origin") or request.headers.get("referer")) and not (
+        sessions.same_origin(request)
+    ):
+        raise ApiProblem(403, "cross_origin_request", "Sign in from Switchboard's own page.")
+    tenancy = tenancy_of(request)
+    username = normalise(body.username)
+
+    def check() -> SystemAccount:
+        now = datetime.now(UTC)
+        accounts = SystemAccountRepository(tenancy.db)
+        account = accounts.by_username(username)
+        if account is None:
+            _refuse_unknown(tenancy, (SYSTEM_NAMESPACE, username), body.password, now)
+        _check_account_password(tenancy, account, body.password, now, refused=_REFUSED)
+        if needs_rehash(account.password_hash):
+            accounts.set_password_hash(account.id, hash_password(body.password))
+        return account
+
+    account = await asyncio.to_thread(check)
+    token, session = await asyncio.to_thread(sessions.start, tenancy, account, datetime.now(UTC))
+    sessions.set_cookie(request, response, token)
+    return {
+        "kind": "system",
+        "account_id": account.id,
+        "username": account.username,
+        "role": account.role,
+        "partner_id": account.partner_id,
+        "csrf_token": session.csrf_token,
+        "expires_at": session.expires_at.isoformat(),
+    }
+
+
 def _refuse_unknown(
     tenancy: Tenancy, key: tuple[str, str], password: str, now: datetime
 ) -> NoReturn:
@@ -233,10 +292,19 @@ def _refuse_unknown(
 
 
 def _check_account_password(
-    tenancy: Tenancy, account: Account, password: str, now: datetime, *, refused: ApiProblem
+    tenancy: Tenancy,
+    account: Account | SystemAccount,
+    password: str,
+    now: datetime,
+    *,
+    refused: ApiProblem,
 ) -> None:
     """The throttled password check (L3): 429 while delayed, `refused` for a wrong one."""
-    accounts = AccountRepository(tenancy.db, account.tenant_id)
+    accounts: AccountRepository | SystemAccountRepository = (
+        AccountRepository(tenancy.db, account.tenant_id)
+        if isinstance(account, Account)
+        else SystemAccountRepository(tenancy.db)
+    )
     if account.is_delayed(now):
         assert account.delay_until is not None
         raise _delayed(account.delay_until, now)
@@ -253,7 +321,7 @@ async def sign_out(request: Request, principal: Principal = Depends(signed_in())
     if principal.session_hash is not None:
         tenancy = tenancy_of(request)
         await asyncio.to_thread(
-            WebSessionRepository(tenancy.db, principal.tenant_id).revoke, principal.session_hash
+            sessions.session_repository(tenancy, principal).revoke, principal.session_hash
         )
         sessions.forget(tenancy, principal.session_hash)
         sessions.clear_cookie(request, response)
@@ -263,6 +331,8 @@ async def sign_out(request: Request, principal: Principal = Depends(signed_in())
 @router.get("/auth/me")
 async def me(request: Request, principal: Principal = Depends(signed_in())) -> dict[str, Any]:
     """Who is signed in, their roles, and what they may do (for role-aware navigation)."""
+    if principal.is_system:
+        return await _describe_system(request, principal)
     host = tenancy_of(request).host_for(principal.tenant_id)
 
     def describe(engine: Engine) -> dict[str, Any]:
@@ -299,6 +369,38 @@ async def me(request: Request, principal: Principal = Depends(signed_in())) -> d
     return result
 
 
+async def _describe_system(request: Request, principal: Principal) -> dict[str, Any]:
+    """/auth/me of a system account: its role, its partner, and the tenant it selected
+    with `X-Switchboard-Tenant`, if this request selected one."""
+    tenancy = tenancy_of(request)
+    account = await asyncio.to_thread(SystemAccountRepository(tenancy.db).get, principal.id)
+    if account is None:
+        raise ApiProblem(401, "session_expired", "Your account was removed.", headers=CHALLENGE)
+    selected = principal
+    if request.headers.get(TENANT_HEADER):
+        selected = await select_tenant(request, principal)
+    access = access_of(principal)
+    return {
+        "kind": "system",
+        "account_id": account.id,
+        "username": account.username,
+        "method": principal.method,
+        "roles": [
+            {"role": a.role.value, "scope_type": a.scope_type.value, "scope_id": a.scope_id}
+            for a in access.assignments
+        ],
+        "partner_id": account.partner_id,
+        "tenant_id": selected.tenant_id or None,
+        "csrf_token": principal.csrf_token,
+        "may": {
+            capability.value: [
+                mode.value for mode in Mode if access.may_at_all(capability, mode).allowed
+            ]
+            for capability in MATRIX
+        },
+    }
+
+
 @router.put("/auth/password", status_code=204)
 async def change_password(
     body: PasswordChange, request: Request, principal: Principal = Depends(signed_in())
@@ -309,14 +411,20 @@ async def change_password(
     a fresh session token in its place (same CSRF token, same absolute end): a
     thief holding the old cookie is out, the person who changed it is not.
     """
-    if principal.kind != "user":
+    if principal.kind not in ("user", "system"):
         raise ApiProblem(403, "not_a_person", "Only a signed-in person has a password.")
     tenancy = tenancy_of(request)
     response = Response(status_code=204)
 
     def change() -> str | None:
-        accounts = AccountRepository(tenancy.db, principal.tenant_id)
-        account = accounts.by_user(principal.id)
+        accounts: AccountRepository | SystemAccountRepository
+        account: Account | SystemAccount | None
+        if principal.is_system:
+            accounts = SystemAccountRepository(tenancy.db)
+            account = accounts.get(principal.id)
+        else:
+            accounts = AccountRepository(tenancy.db, principal.tenant_id)
+            account = accounts.by_user(principal.id)
         if account is None:
             raise ApiProblem(404, "account_not_found", "You have no local account.")
         now = datetime.now(UTC)
@@ -324,7 +432,7 @@ async def change_password(
         _check_account_password(tenancy, account, body.current_password, now, refused=wrong)
         _check_policy(body.new_password, account.username)
         accounts.set_password_hash(account.id, hash_password(body.new_password))
-        sessions_repo = WebSessionRepository(tenancy.db, principal.tenant_id)
+        sessions_repo = sessions.session_repository(tenancy, principal)
         current = sessions_repo.get(principal.session_hash) if principal.session_hash else None
         sessions_repo.revoke_all(account.id)
         if current is None:

@@ -76,7 +76,15 @@ def _check_role_grants(actor: Actor, engine: Engine, before: Any, after: Any) ->
     """10 R2: a principal grants or withdraws only roles inside its own scope and rights."""
     old: set[RoleAssignment] = set(getattr(before, "roles", ()) or ())
     new: set[RoleAssignment] = set(getattr(after, "roles", ()) or ())
+    access = actor.access(engine)
     for assignment in old ^ new:
+        if not access.may_grant(assignment.role):
+            raise ApiProblem(
+                403,
+                "cannot_grant_role",
+                f"You cannot grant or withdraw the role {assignment.role.value}: it carries "
+                "rights your own roles do not have.",
+            )
         if assignment.scope_type is ScopeType.TENANT:
             target = Target()
         elif assignment.scope_type is ScopeType.OU:

@@ -62,6 +62,9 @@ def _etag(tenant: Tenant) -> str:
 
 def _tenant_json(tenant: Tenant) -> dict[str, Any]:
     data: dict[str, Any] = _TENANT.dump_python(tenant, mode="json")
+    # The partner is a system-level fact of the tenant record (row 2, GET /tenants/{id}),
+    # kept in the store, not in the tenant's configuration.
+    data.pop("partner_id", None)
     return data
 
 
