@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from switchboard import __version__
-from switchboard.cli import bench, reports, serve, simulate, tenant
+from switchboard.cli import admin, bench, reports, serve, simulate, tenant
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.register(commands)
     serve.register(commands)
     tenant.register(commands)
+    admin.register(commands)
     reports.register(commands)
     return parser
 

@@ -46,7 +46,9 @@ def _list(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     for tenant in _repository(args).list():
         linked = tenant.directory_tenant_id or "-"
-        console.print(f"{tenant.id}  {tenant.name}  directory: {linked}")
+        console.print(
+            f"{tenant.id}  {tenant.name}  directory: {linked}  partner: {tenant.partner_id}"
+        )
     return 0
 
 
