@@ -28,7 +28,7 @@ WELCOME = "Welcome. The next available person will be with you shortly."
 
 
 def voice_run(params: TrafficParams = PARAMS) -> tuple[VoiceTraffic, VoiceRunResult]:
-    traffic = VoiceTraffic(erlang_scenario(AGENTS, acw_s=ACW_S), params)
+    traffic = VoiceTraffic(erlang_scenario(AGENTS, acw_s=ACW_S), params, keep_ended_calls=True)
     return traffic, traffic.run()
 
 
@@ -98,3 +98,18 @@ def test_a_seed_repeats_a_run_and_another_seed_does_not() -> None:
     assert one.figures() == two.figures()
     _, other = voice_run(replace(PARAMS, seed=8))
     assert other.run.kpis() != one.run.kpis()
+
+
+def test_a_long_run_keeps_only_the_recent_ended_calls() -> None:
+    """Memory stays flat: the simulator forgets ended calls beyond its limits (about
+    4 KB each), while the counts and the KPIs cover every call."""
+    traffic = VoiceTraffic(erlang_scenario(AGENTS, acw_s=ACW_S), PARAMS)
+    outcome = traffic.run()
+    assert (outcome.calls_placed, outcome.calls_ended) == (CALLS, CALLS)
+    kept = traffic.simulator.calls.values()
+    # 400 calls over about two hours: those that ended more than an hour before the last
+    # call ended are gone; the rest are the most recent ones.
+    assert 0 < len(kept) < CALLS
+    last = max(call.ended_at or 0.0 for call in kept)
+    assert all(last - (call.ended_at or 0.0) <= 3_600 for call in kept)
+    assert outcome.run.calls == CALLS

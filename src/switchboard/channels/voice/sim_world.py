@@ -47,9 +47,26 @@ class SimulatorConfig:
     answer_delay_s: tuple[float, float] = (2.0, 6.0)
     #: Time an external transfer target (number, UPN, service) takes to pick up.
     external_answer_s: float = 2.0
+    #: Ended calls kept for the control API (`GET /sim/api/calls?state=ended`): at most
+    #: this many, the most recent, and none that ended longer than `ended_call_max_age_s`
+    #: ago. A call and its transcript take about 4 KB; live calls are always kept.
+    ended_calls_kept: int = 1_000
+    ended_call_max_age_s: float = 3_600.0
 
     def __post_init__(self) -> None:
-        for name in ("seconds_per_word", "min_prompt_s", "audio_prompt_s", "external_answer_s"):
+        if isinstance(self.ended_calls_kept, bool) or not (
+            isinstance(self.ended_calls_kept, int) and self.ended_calls_kept >= 0
+        ):
+            raise ValueError(
+                f"ended_calls_kept must be a whole number ≥ 0; got {self.ended_calls_kept!r}."
+            )
+        for name in (
+            "seconds_per_word",
+            "min_prompt_s",
+            "audio_prompt_s",
+            "external_answer_s",
+            "ended_call_max_age_s",
+        ):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"{name} must be a number of seconds ≥ 0; got {value}.")

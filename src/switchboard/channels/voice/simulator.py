@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import random
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 from xml.sax.saxutils import unescape
@@ -78,7 +79,12 @@ class VoiceSimulator:
         self.config = config or SimulatorConfig()
         self.rng = random.Random(self.config.seed)
         self.timers = Timers()
+        #: Live calls, and the ended ones still kept (`SimulatorConfig.ended_calls_kept`).
         self.calls: dict[str, Call] = {}
+        #: Calls dialled and calls ended since the simulator started (kept or not).
+        self.calls_placed = 0
+        self.calls_ended = 0
+        self._ended: deque[Call] = deque()  # kept ended calls, oldest end first
         self.phones: dict[str, Phone] = {}
         self.failures: list[Failure] = []
         self._legs: dict[str, Leg] = {}
@@ -203,7 +209,9 @@ class VoiceSimulator:
             raise SimulatorError(f"A call with id '{call_id}' exists.", code="call_exists")
         now = self.clock.now()
         call = Call(call_id=call_id, caller=caller, to=to, started_at=now)
+        self._forget_ended()
         self.calls[call_id] = call
+        self.calls_placed += 1
         who = caller.id or caller.kind.value
         self._note(call, "caller", "dialled", f"{who} calls {to}.")
         deadline = now + self.config.answer_window_s
@@ -833,6 +841,25 @@ class VoiceSimulator:
             reason=reason,
             ended_by=v.EndedBy(ended_by),
         )
+        self.calls_ended += 1
+        self._ended.append(call)
+        self._forget_ended()
+
+    def _forget_ended(self) -> None:
+        """Drop ended calls beyond the count and age the configuration keeps (checked
+        whenever a call starts or ends), with their legs and transfers."""
+        kept, max_age = self.config.ended_calls_kept, self.config.ended_call_max_age_s
+        oldest = self.clock.now() - max_age
+        ended = self._ended
+        while ended and (len(ended) > kept or (ended[0].ended_at or 0.0) < oldest):
+            call = ended.popleft()
+            self.calls.pop(call.call_id, None)
+            for leg_id in call.legs:
+                self._legs.pop(leg_id, None)
+            for command_id in [
+                c for c, cmd in self._transfers.items() if cmd.call_id == call.call_id
+            ]:
+                del self._transfers[command_id]
 
     def _answer_window_over(self, call: Call) -> None:
         if call.state == "incoming":

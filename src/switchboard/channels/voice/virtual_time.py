@@ -11,6 +11,7 @@ for a seed because nothing here reads a real clock or depends on scheduling.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from switchboard.channels.voice.outbox import Feed, voice_commands
@@ -23,6 +24,8 @@ from switchboard.engine.events import Event
 
 log = logging.getLogger(__name__)
 _SETTLE_GUARD = 100_000
+#: Command ids remembered as sent, as the live dispatcher does: memory stays flat.
+_SENT_LIMIT = 100_000
 
 
 class VirtualVoice:
@@ -39,14 +42,17 @@ class VirtualVoice:
         self.refused: list[tuple[VoiceEvent, DomainError]] = []
         self._commands: list[VoiceCommand] = []
         self._events: list[VoiceEvent] = []
-        self._sent: set[str] = set()
+        #: Command ids sent, the last `_SENT_LIMIT` (a re-published batch is not re-sent).
+        self._sent: OrderedDict[str, None] = OrderedDict()
         engine.subscribe(self._on_batch)
         simulator.bind(self._events.append)
 
     def _on_batch(self, batch: Sequence[Event]) -> None:
         for _, command in voice_commands(batch):
             if command.command_id not in self._sent:
-                self._sent.add(command.command_id)
+                self._sent[command.command_id] = None
+                if len(self._sent) > _SENT_LIMIT:
+                    self._sent.popitem(last=False)
                 self._commands.append(command)
 
     def settle(self) -> None:
