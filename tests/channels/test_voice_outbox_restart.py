@@ -12,7 +12,7 @@ from pathlib import Path
 from voice_harness import CALLER, MENU, WELCOME, hotline
 
 from switchboard.channels.voice.dispatch import VoiceDispatcher
-from switchboard.channels.voice.port import Ack
+from switchboard.channels.voice.port import Ack, CallSnapshot
 from switchboard.channels.voice.sim_world import SimulatorConfig
 from switchboard.channels.voice.simulator import VoiceSimulator
 from switchboard.channels.voice.virtual_time import VirtualVoice
@@ -188,3 +188,26 @@ def test_a_command_the_provider_cannot_be_reached_for_is_an_operation_failed(
 
     after_restart(before, provider, body)
     _watermark(before.path)  # the failed command counts as done: the engine knows
+
+
+class Amnesiac(VoiceSimulator):
+    """The simulator, unable to list its calls (a provider API that is down)."""
+
+    async def reconcile(self) -> list[CallSnapshot]:
+        raise ConnectionError("the provider does not answer")
+
+
+def test_without_the_providers_list_of_calls_everything_unsent_is_sent(tmp_path: Path) -> None:
+    before = Before(tmp_path)
+    provider = Amnesiac("t", before.clock, SimulatorConfig(seed=5))
+    heard: list[v.VoiceEvent] = []
+    provider.bind(heard.append)
+    call = provider.place_call(CALLER, "hotline@acme.test")
+    before.engine.voice_event(heard[0])
+    before.engine.commit()
+
+    async def body(host: TenantHost, out: VoiceDispatcher) -> None:
+        assert call.state == "established" and out.stats.resent == 1
+        assert out.stats.lost_calls == 0  # nothing is judged lost without the list
+
+    after_restart(before, provider, body)

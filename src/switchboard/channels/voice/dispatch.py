@@ -167,6 +167,13 @@ class VoiceDispatcher:
     async def _send_loop(self) -> None:
         try:
             await self._resume()
+        except HostUnavailable:
+            return  # the engine stopped before it could be reconciled: nothing to send to
+        except Exception:
+            log.exception(
+                "tenant %s: reconciling the voice outbox failed; only new commands are sent",
+                self.host.tenant_id,
+            )
         finally:
             self._resumed.set()  # a failed reconciliation must not keep new calls waiting
         while True:
