@@ -23,6 +23,10 @@ so a replay remembers the `task.created` and `config.upserted` events it passes
 (`ReplayMemory`) and looks there first. Rights are always today's: a replay is
 judged by what the principal may see now.
 
+System and partner admins see events as they see REST answers: identifiers of
+people and customers masked while the tenant keeps them from them (10 PV2,
+`switchboard.api.masking`).
+
 Cost: a principal who sees the whole tenant for every family (a tenant admin, a
 tenant-wide key with the read scopes) gets batches through untouched. Others pay
 a dictionary lookup per event: decisions are cached per service and per user and
@@ -37,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from switchboard.api.masking import Masking
 from switchboard.api.permissions import (
     CONFIG_CAPABILITY,
     READ,
@@ -105,7 +110,20 @@ class EventVisibility:
         self._live_wide = Capability.LIVE_VIEW in self.wide
 
     def live(self, batch: Sequence[Event], engine: Engine) -> Sequence[Event]:
-        """The events of a just-committed batch this principal may see."""
+        """The events of a just-committed batch this principal may see, as it may see them."""
+        return self._masked(self._live(batch, engine), engine)
+
+    def _masked(self, events: Sequence[Event], engine: Engine) -> Sequence[Event]:
+        """System and partner admins see no identifiers the tenant keeps from them (10 PV2);
+        read from the state each time, so a changed setting applies at once."""
+        if not self.access.is_system or not events:
+            return events
+        masking = Masking.of(self.access, engine.state.tenant)
+        if not masking.anything:
+            return events
+        return [masking.event(event) for event in events]
+
+    def _live(self, batch: Sequence[Event], engine: Engine) -> Sequence[Event]:
         state = engine.state
         if self.sees_everything:
             # Tenant-wide rights depend on nothing but the principal's own record.
@@ -142,7 +160,7 @@ class EventVisibility:
     ) -> Sequence[Event]:
         """Journal events, older than the state: attributed with `memory` first."""
         if self.sees_everything:
-            return events
+            return self._masked(events, engine)
         state = engine.state
         scope = world(state)
         shown = []
@@ -151,7 +169,7 @@ class EventVisibility:
             if self._visible(event, state, scope, memory):
                 shown.append(event)
             memory.forget(event)
-        return shown
+        return self._masked(shown, engine)
 
     # ------------------------------------------------------------------ attribution
 

@@ -28,6 +28,7 @@ from fastapi import Request, WebSocket
 
 from switchboard.api.auth import Principal, authenticate
 from switchboard.api.connections import check_origin, fresh_request
+from switchboard.api.masking import Masking
 from switchboard.api.problems import ApiProblem
 from switchboard.domain.access import Access, Capability, Decision, Mode, Target, World
 from switchboard.domain.config import Service, User
@@ -125,6 +126,10 @@ class Actor:
 
     def sees(self, engine: Engine, target: Target) -> bool:
         return self.access(engine).sees(self.capability, target, world(engine.state))
+
+    def masking(self, engine: Engine) -> Masking:
+        """What the principal may not see of the tenant's people and customers (10 PV2)."""
+        return Masking.of(self.access(engine), engine.state.tenant)
 
     @property
     def user_id(self) -> str | None:

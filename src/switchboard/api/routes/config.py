@@ -11,6 +11,7 @@ when a request is refused.
 # from the endpoint functions' annotations at definition time.
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -103,6 +104,15 @@ def _check_role_grants(actor: Actor, engine: Engine, before: Any, after: Any) ->
             ) from refused
 
 
+def _shown(actor: Actor, engine: Engine, kind: Kind) -> Callable[[Any], dict[str, Any]]:
+    """How entities of `kind` are answered to this principal: users' identifiers masked
+    for system and partner admins while the tenant does not allow them (10 PV2)."""
+    masking = actor.masking(engine)
+    if kind.name != "user" or not masking.users:
+        return lambda entity: to_json(kind, entity)
+    return lambda entity: masking.user_json(to_json(kind, entity))
+
+
 def _routes(kind: Kind) -> None:
     model: type[BaseModel] = INPUT_MODELS[kind.name]
     path = f"/{kind.path}"
@@ -133,7 +143,8 @@ def _routes(kind: Kind) -> None:
                 needle = q.casefold()
                 rows = [r for r in rows if needle in str(getattr(r, "name", "")).casefold()]
             rows.sort(key=lambda r: (str(getattr(r, "name", "")), r.id))
-            return len(rows), [to_json(kind, r) for r in rows[offset : offset + limit]]
+            shown = _shown(actor, engine, kind)
+            return len(rows), [shown(r) for r in rows[offset : offset + limit]]
 
         total, items = await actor.run(query)
         following = offset + limit
@@ -152,7 +163,7 @@ def _routes(kind: Kind) -> None:
         response: Response,
         actor: Actor = Depends(require(capability, READ)),
     ) -> dict[str, Any]:
-        def read(engine: Engine) -> Any:
+        def read(engine: Engine) -> tuple[int, dict[str, Any]]:
             entity = engine.state.table(kind.name).get(entity_id)
             if entity is None:
                 raise _not_found(kind, entity_id)
@@ -161,11 +172,11 @@ def _routes(kind: Kind) -> None:
                 config_target(kind.name, entity, engine.state, READ),
                 missing=_not_found(kind, entity_id),
             )
-            return entity
+            return entity.version, _shown(actor, engine, kind)(entity)
 
-        entity = await actor.run(read)
-        response.headers["ETag"] = _etag(entity.version)
-        return to_json(kind, entity)
+        version, shown = await actor.run(read)
+        response.headers["ETag"] = _etag(version)
+        return shown
 
     @router.post(path, status_code=201, tags=tags, name=f"create_{kind.name}")
     async def create_entity(
@@ -179,7 +190,7 @@ def _routes(kind: Kind) -> None:
         entity_id = str(chosen) if chosen is not None else str(uuid.uuid4())
         entity = to_entity(kind, body, entity_id)
 
-        def create(engine: Engine) -> Any:
+        def create(engine: Engine) -> tuple[int, dict[str, Any]]:
             if entity_id in engine.state.table(kind.name):
                 raise ApiProblem(
                     409, "not_unique", f"A {kind.name} with id '{entity_id}' exists already."
@@ -191,12 +202,13 @@ def _routes(kind: Kind) -> None:
             )
             _check_role_grants(actor, engine, None, entity)
             engine.upsert(kind.name, entity)
-            return engine.state.table(kind.name)[entity_id]
+            stored = engine.state.table(kind.name)[entity_id]
+            return stored.version, _shown(actor, engine, kind)(stored)
 
-        stored = await actor.run(create)
-        response.headers["ETag"] = _etag(stored.version)
+        version, shown = await actor.run(create)
+        response.headers["ETag"] = _etag(version)
         response.headers["Location"] = f"/api/v1/{kind.path}/{entity_id}"
-        return to_json(kind, stored)
+        return shown
 
     @router.put(path + "/{entity_id}", tags=tags, name=f"update_{kind.name}")
     async def update_entity(
@@ -214,12 +226,16 @@ def _routes(kind: Kind) -> None:
                 "id cannot change; it must equal the id in the URL.",
                 errors=[{"code": "immutable_field", "path": "id", "message": "id is fixed."}],
             )
-        entity = to_entity(kind, body, entity_id)
+        sent = to_entity(kind, body, entity_id)
 
-        def update(engine: Engine) -> Any:
+        def update(engine: Engine) -> tuple[int, dict[str, Any]]:
             current = engine.state.table(kind.name).get(entity_id)
             if current is None:
                 raise _not_found(kind, entity_id)
+            entity = sent
+            if kind.name == "user":
+                # What a masked principal read as *** and sent back is left as it is (PV2).
+                entity = actor.masking(engine).keep_masked(sent, current)
             # Both where it is and where it goes must be inside the caller's scope (OU4).
             actor.allow(
                 engine,
@@ -234,11 +250,12 @@ def _routes(kind: Kind) -> None:
             _check_role_grants(actor, engine, current, entity)
             _check_if_match(if_match, current.version)
             engine.upsert(kind.name, keep_server_owned(kind, entity, current))
-            return engine.state.table(kind.name)[entity_id]
+            stored = engine.state.table(kind.name)[entity_id]
+            return stored.version, _shown(actor, engine, kind)(stored)
 
-        stored = await actor.run(update)
-        response.headers["ETag"] = _etag(stored.version)
-        return to_json(kind, stored)
+        version, shown = await actor.run(update)
+        response.headers["ETag"] = _etag(version)
+        return shown
 
     @router.delete(path + "/{entity_id}", status_code=204, tags=tags, name=f"delete_{kind.name}")
     async def delete_entity(

@@ -130,6 +130,12 @@ def task_json(task: Task) -> dict[str, Any]:
     }
 
 
+def _answer(actor: Actor, engine: Engine, task: Task) -> dict[str, Any]:
+    """The task as this principal may see it: system and partner admins see no customer
+    identifiers while the tenant does not allow them (10 PV2)."""
+    return actor.masking(engine).task_json(task_json(task))
+
+
 def _task(engine: Engine, task_id: str) -> Task:
     task = engine.state.task(task_id)
     if task is None:
@@ -195,7 +201,7 @@ async def create_task(
                 _REJECTIONS.get(reason, "The service refused the task."),
                 extra={"task_id": task.id},
             )
-        return task_json(task)
+        return _answer(actor, engine, task)
 
     created = await actor.run(create)
     response.headers["Location"] = f"/api/v1/tasks/{created['id']}"
@@ -220,7 +226,8 @@ async def list_tasks(
             and (state is None or t.state is state)
             and actor.sees(engine, task_target(t, engine.state))
         ]
-        return [task_json(t) for t in chosen[:limit]]
+        shown = actor.masking(engine)
+        return [shown.task_json(task_json(t)) for t in chosen[:limit]]
 
     return {"items": await actor.run(query)}
 
@@ -229,7 +236,7 @@ async def list_tasks(
 async def get_task(
     task_id: str, actor: Actor = Depends(require(Capability.LIVE_VIEW, READ))
 ) -> dict[str, Any]:
-    return await actor.run(lambda e: task_json(_seen_task(actor, e, task_id)))
+    return await actor.run(lambda e: _answer(actor, e, _seen_task(actor, e, task_id)))
 
 
 @router.get("/tasks/{task_id}/diagnosis", tags=["Tasks"])
@@ -266,7 +273,7 @@ async def customer_hangup(
     def hang_up(engine: Engine) -> dict[str, Any]:
         _seen_task(actor, engine, task_id)
         engine.customer_hang_up(task_id)
-        return task_json(_task(engine, task_id))
+        return _answer(actor, engine, _task(engine, task_id))
 
     return await actor.run(hang_up)
 
@@ -280,7 +287,7 @@ async def set_priority(
     def change(engine: Engine) -> dict[str, Any]:
         _seen_task(actor, engine, task_id)
         engine.set_priority(task_id, Priority.parse(body.priority))
-        return task_json(_task(engine, task_id))
+        return _answer(actor, engine, _task(engine, task_id))
 
     return await actor.run(change)
 
@@ -301,7 +308,7 @@ async def set_task_parameter(
     def change(engine: Engine) -> dict[str, Any]:
         _seen_task(actor, engine, task_id)
         engine.set_task_parameter(task_id, parameter_id, body.value)
-        return task_json(_task(engine, task_id))
+        return _answer(actor, engine, _task(engine, task_id))
 
     return await actor.run(change)
 
@@ -352,7 +359,7 @@ async def agent_action(
             "hangup": engine.hang_up,
         }[action]
         command(user_id, task_id)
-        return task_json(_task(engine, task_id))
+        return _answer(actor, engine, _task(engine, task_id))
 
     return await actor.run(act)
 
