@@ -194,3 +194,16 @@ def test_a_saved_state_that_cannot_be_read_is_rebuilt_from_the_journal(history: 
     live.load()  # folds from the start: nothing is pending, the state is whole again
     assert live.projector.seq == cursor.seq and live.lag == 0
     assert table_rows(history, TENANT) == expected
+
+
+def test_a_projection_far_behind_catches_up_in_chunks_at_load(history: Database) -> None:
+    journal = SqlJournal(history, TENANT)
+    expected = _rebuilt(history)
+    ReportStore(history, TENANT).reset()  # as after an upgrade that brought the reports
+    live = LiveProjection(history, TENANT, journal.read)
+    live.load()  # writes a chunk at a time while it folds, keeps the rest for the first flush
+    last = journal.last_seq()
+    assert 0 < live.written_seq < last == live.projector.seq
+    live.step(final=True)
+    assert live.written_seq == last
+    assert table_rows(history, TENANT) == expected

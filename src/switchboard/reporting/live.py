@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 
 from switchboard.engine.events import Event
 from switchboard.reporting.projection import Output, Projector, state_from_json
+from switchboard.reporting.rebuild import CHUNK_EVENTS
 from switchboard.reporting.storage import CursorMoved, ReportStore
 
 __all__ = ["LiveProjection"]
@@ -96,13 +97,25 @@ class LiveProjection:
                     str(error).splitlines()[0],
                 )
         pending = Output()
+        written = cursor.seq
+        behind = 0
         for event in self.read_journal(projector.seq):
             projector.apply(event)
             rows = projector.take()
             if event.seq > cursor.seq:  # journaled, but its rows never reached the tables
                 pending.extend(rows)
+                behind += 1
+                if behind % CHUNK_EVENTS == 0:  # a long way behind: write as it goes
+                    self.store.write(pending, after=written, seq=projector.seq)
+                    written, pending = projector.seq, Output()
+        if behind >= CHUNK_EVENTS:
+            log.info(
+                "tenant %s: projected %d journaled events the reports did not have yet",
+                self.tenant_id,
+                behind,
+            )
         self.projector = projector
-        self.written_seq = cursor.seq
+        self.written_seq = written
         self._pending = pending
         self._snapshot_at = time.monotonic()
 
