@@ -202,3 +202,34 @@ def test_the_live_stream_masks_the_same_identifiers(service: Service) -> None:
     engine.drain()
     later = admin.live(_batch(engine), engine)
     assert "Anna" in _seen(later) and "+41445550101" not in _seen(later)
+
+
+def test_contact_data_of_address_books_is_masked_and_kept_on_write_back(
+    service: Service, admins: dict[str, dict[str, str]]
+) -> None:
+    book = service.client.post(
+        "/api/v1/address-books", json={"name": "Customers"}, headers=service.auth()
+    ).json()["id"]
+    path = f"/api/v1/address-books/{book}/contacts"
+    contact = {
+        "external_id": "c1",
+        "display_name": "Hans Muster",
+        "company": "Muster AG",
+        "email_addresses": ["hans@muster.test"],
+        "mobile_phones": ["+41791234567"],
+    }
+    assert service.client.post(path, json=contact, headers=service.auth()).status_code == 201
+    shown = service.client.get(path, headers=admins["PA"]).json()["items"][0]
+    assert (shown["display_name"], shown["email_addresses"]) == (MASK, [MASK])
+    assert shown["mobile_phones"] == [MASK] and shown["e164"]["mobile_phones"] == [MASK]
+    assert (shown["external_id"], shown["company"]) == ("c1", "Muster AG")
+    body = {k: shown[k] for k in contact} | {"company": "Muster GmbH"}
+    written = service.client.put(path, json=body, headers=admins["SA"])
+    assert written.status_code == 200, written.text
+    stored = service.client.get(path, headers=service.auth()).json()["items"][0]
+    assert stored["display_name"] == "Hans Muster" and stored["mobile_phones"] == ["+41791234567"]
+    assert stored["company"] == "Muster GmbH"
+    _toggle(service, admins["TA"], "partner_may_see_customer_identifiers", True)
+    assert service.client.get(path, headers=admins["PA"]).json()["items"][0]["display_name"] == (
+        "Hans Muster"
+    )

@@ -10,16 +10,19 @@ While one is off, every answer to a system or partner admin shows `***` instead:
   records that `config.upserted` events carry on the live stream;
 * customer identifiers — a task's `caller` (number or UPN) and
   `customer_identifier`; in task answers on REST and in every event on the live
-  stream that carries them (`task.created` among others).
+  stream that carries them (`task.created` among others); and the contact data
+  of address books (names, UPN, e-mail and IM addresses, phone numbers, postal
+  addresses: `CONTACT_FIELDS`), element by element, so a list keeps its length.
 
 Ids stay as they are (decision): an administrator who may manage users must be
 able to name them, and ids carry nothing about the person. Reporting's stable
 pseudonyms (08 PM3) are reporting's. A value that is absent (null) stays null:
 masking hides what a value is, not whether there is one.
 
-Writing back what one read: a user record sent by a masked principal with `***`
-in a masked field keeps the stored value of that field (`keep_masked`), so a
-read-modify-write round trip cannot overwrite a name it never saw.
+Writing back what one read: a user record or contact sent by a masked principal
+with a masked field exactly as it was shown keeps the stored value of that field
+(`keep_masked`, `keep_masked_contact`), so a read-modify-write round trip cannot
+overwrite a name it never saw.
 """
 
 from __future__ import annotations
@@ -35,6 +38,20 @@ from switchboard.engine.events import Event
 MASK = "***"
 USER_FIELDS = ("display_name", "upn", "email", "directory_object_id")
 CUSTOMER_FIELDS = ("caller", "customer_identifier")
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "display_name",
+    "initials",
+    "user_principal_name",
+    "im_addresses",
+    "email_addresses",
+    "business_phones",
+    "mobile_phones",
+    "home_phones",
+    "addresses",
+    "e164",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +79,28 @@ class Masking:
 
     def task_json(self, data: dict[str, Any]) -> dict[str, Any]:
         return _masked(data, CUSTOMER_FIELDS) if self.customers else data
+
+    def contact_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not self.customers:
+            return data
+        return {k: (_mask_value(v) if k in CONTACT_FIELDS else v) for k, v in data.items()}
+
+    def keep_masked_contact(self, sent: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+        """`sent` (a contact as written) with every field that reads exactly as `stored`
+        was shown masked back at its stored value."""
+        if not self.customers:
+            return sent
+        return {
+            k: (
+                stored[k]
+                if k in CONTACT_FIELDS
+                and k in stored
+                and v == _mask_value(stored[k])
+                and v != stored[k]
+                else v
+            )
+            for k, v in sent.items()
+        }
 
     def keep_masked(self, sent: User, stored: User) -> User:
         """`sent` with every masked field that still reads `***` back at its stored value."""
@@ -108,3 +147,14 @@ def mask_user(user: User) -> User:
 
 def _masked(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: (MASK if k in fields and v is not None else v) for k, v in data.items()}
+
+
+def _mask_value(value: Any) -> Any:
+    """Every text inside `value` as `***`, its shape (lists, objects, nulls) kept."""
+    if isinstance(value, str):
+        return MASK
+    if isinstance(value, list | tuple):
+        return [_mask_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    return value

@@ -16,12 +16,14 @@ in `e164`, at the same positions (null where a value did not parse).
 
 import asyncio
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from switchboard.api.json_body import JsonRoute
+from switchboard.api.masking import Masking
 from switchboard.api.permissions import READ, WRITE, Actor, config_target, require
 from switchboard.api.phones import to_e164
 from switchboard.api.problems import RESPONSES, ApiProblem
@@ -123,20 +125,32 @@ def _contact_not_found(external_id: str) -> ApiProblem:
     )
 
 
-async def _repository(request: Request, actor: Actor, book_id: str) -> ContactRepository:
+@dataclass(frozen=True, slots=True)
+class _Book:
+    """The tenant's contacts, and how they are shown to this principal (10 PV2)."""
+
+    contacts: ContactRepository
+    masking: Masking
+
+    def shown(self, stored: StoredContact) -> dict[str, Any]:
+        return self.masking.contact_json(_shown(stored))
+
+
+async def _repository(request: Request, actor: Actor, book_id: str) -> _Book:
     """The tenant's contacts, once the book is known to exist and be the actor's to use."""
     missing = ApiProblem(404, "address_book_not_found", f"No address_book with id '{book_id}'.")
 
-    def check(engine: Engine) -> None:
+    def check(engine: Engine) -> Masking:
         book = engine.state.address_books.get(book_id)
         if book is None:
             raise missing
         actor.allow(
             engine, config_target("address_book", book, engine.state, actor.mode), missing=missing
         )
+        return actor.masking(engine)
 
-    await actor.run(check)
-    return ContactRepository(tenancy_of(request).db, actor.principal.tenant_id)
+    masking = await actor.run(check)
+    return _Book(ContactRepository(tenancy_of(request).db, actor.principal.tenant_id), masking)
 
 
 @router.post("", status_code=201, name="add_contact")
@@ -148,10 +162,10 @@ async def add_contact(
 ) -> dict[str, Any]:
     """Add a contact; 409 `not_unique` if its external_id is in the book already."""
     data = _contact(body)
-    contacts = await _repository(request, actor, entity_id)
+    book = await _repository(request, actor, entity_id)
     try:
         stored = await asyncio.to_thread(
-            contacts.add, entity_id, data["external_id"], data, limit=MAX_CONTACTS_PER_BOOK
+            book.contacts.add, entity_id, data["external_id"], data, limit=MAX_CONTACTS_PER_BOOK
         )
     except AlreadyExistsError as taken:
         raise ApiProblem(
@@ -169,7 +183,7 @@ async def add_contact(
             f"An address book holds at most {MAX_CONTACTS_PER_BOOK} contacts.",
             errors=[{"code": "limit_exceeded", "path": "", "message": str(full)}],
         ) from full
-    return _shown(stored)
+    return book.shown(stored)
 
 
 @router.put("", name="update_contact")
@@ -180,12 +194,18 @@ async def update_contact(
     actor: Actor = Depends(require(Capability.ADDRESS_BOOKS, WRITE)),
 ) -> dict[str, Any]:
     """Replace the contact with the body's external_id; 404 `contact_not_found`."""
+    book = await _repository(request, actor, entity_id)
+    if book.masking.customers:
+        # What a masked principal read as *** and sent back stays as stored (PV2).
+        found = await asyncio.to_thread(book.contacts.get, entity_id, [body.external_id])
+        if found:
+            sent = body.model_dump()
+            body = ContactIn(**book.masking.keep_masked_contact(sent, found[0].data))
     data = _contact(body)
-    contacts = await _repository(request, actor, entity_id)
-    stored = await asyncio.to_thread(contacts.replace, entity_id, data["external_id"], data)
+    stored = await asyncio.to_thread(book.contacts.replace, entity_id, data["external_id"], data)
     if stored is None:
         raise _contact_not_found(data["external_id"])
-    return _shown(stored)
+    return book.shown(stored)
 
 
 @router.get("", response_model=Page, name="list_contacts")
@@ -201,15 +221,15 @@ async def list_contacts(
     actor: Actor = Depends(require(Capability.ADDRESS_BOOKS, READ)),
 ) -> Page:
     """A page of the book's contacts in external_id order, or the ones named."""
-    contacts = await _repository(request, actor, entity_id)
+    book = await _repository(request, actor, entity_id)
     if external_id:
-        found = await asyncio.to_thread(contacts.get, entity_id, external_id)
-        items = [_shown(c) for c in found]
+        found = await asyncio.to_thread(book.contacts.get, entity_id, external_id)
+        items = [book.shown(c) for c in found]
         return Page(items=items, total=len(items), offset=0, limit=MAX_PAGE, next_offset=None)
-    total, page = await asyncio.to_thread(contacts.page, entity_id, offset=offset, limit=limit)
+    total, page = await asyncio.to_thread(book.contacts.page, entity_id, offset=offset, limit=limit)
     following = offset + limit
     return Page(
-        items=[_shown(c) for c in page],
+        items=[book.shown(c) for c in page],
         total=total,
         offset=offset,
         limit=limit,
@@ -225,8 +245,8 @@ async def delete_contacts(
     actor: Actor = Depends(require(Capability.ADDRESS_BOOKS, WRITE)),
 ) -> dict[str, list[str]]:
     """Remove the contacts named; which were removed and which were not there."""
-    contacts = await _repository(request, actor, entity_id)
-    removed = await asyncio.to_thread(contacts.delete, entity_id, body.external_ids)
+    book = await _repository(request, actor, entity_id)
+    removed = await asyncio.to_thread(book.contacts.delete, entity_id, body.external_ids)
     gone = set(removed)
     not_found = sorted({e for e in body.external_ids if e not in gone})
     return {"removed": removed, "not_found": not_found}
@@ -239,8 +259,8 @@ async def clear_contacts(
     actor: Actor = Depends(require(Capability.ADDRESS_BOOKS, WRITE)),
 ) -> dict[str, int]:
     """Empty the book; how many contacts it had."""
-    contacts = await _repository(request, actor, entity_id)
-    return {"removed": await asyncio.to_thread(contacts.clear, entity_id)}
+    book = await _repository(request, actor, entity_id)
+    return {"removed": await asyncio.to_thread(book.contacts.clear, entity_id)}
 
 
 async def drop_contacts(request: Request, tenant_id: str, book_id: str) -> None:
