@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import structlog
 from fastapi import Request, WebSocket
+from starlette.requests import HTTPConnection
 
 from switchboard.api.auth import Principal, authenticate
 from switchboard.api.connections import check_origin, fresh_request
@@ -195,11 +196,21 @@ TENANT_HEADER = "X-Switchboard-Tenant"
 audit_log = structlog.get_logger("switchboard.audit")
 
 
+async def reauthenticate(connection: HTTPConnection) -> Principal:
+    """For a long-lived stream: the credential is still valid and, for a system admin,
+    the tenant it selected is still within its reach (a partner admin whose tenant moved
+    to another partner loses the stream)."""
+    request = fresh_request(connection)
+    return await select_tenant(request, await authenticate(request), audit=False)
+
+
 async def select_tenant(
     request: Request,
     principal: Principal,
     capability: Capability | None = None,
     mode: Mode | None = None,
+    *,
+    audit: bool = True,
 ) -> Principal:
     """A system principal, bound to the tenant it selected with `TENANT_HEADER`.
 
@@ -238,6 +249,8 @@ async def select_tenant(
         )
     selected = dataclasses.replace(principal, tenant_id=record.id)
     request.state.principal = selected  # the access line names the tenant
+    if not audit:
+        return selected
     route = request.scope.get("route")
     structlog.contextvars.bind_contextvars(tenant_id=record.id)
     audit_log.info(

@@ -29,8 +29,6 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
-from switchboard.api.auth import authenticate
-from switchboard.api.connections import fresh_request
 from switchboard.api.event_feed import (
     OVERFLOW,
     STOPPING,
@@ -41,7 +39,7 @@ from switchboard.api.event_feed import (
     Opened,
     Quiet,
 )
-from switchboard.api.permissions import READ, Actor, require, require_socket
+from switchboard.api.permissions import READ, Actor, reauthenticate, require, require_socket
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.domain.access import Capability
 from switchboard.engine.events import Event
@@ -103,9 +101,7 @@ async def event_stream(
     actor: Actor = Depends(require(Capability.LIVE_VIEW, READ)),
 ) -> StreamingResponse:
     """The committed events of your tenant that you may see, from `cursor` (or now) on."""
-    feed = EventFeed(
-        actor, _start(cursor, last_event_id), lambda: authenticate(fresh_request(request))
-    )
+    feed = EventFeed(actor, _start(cursor, last_event_id), lambda: reauthenticate(request))
     await feed.open()
     tenant_id = actor.principal.tenant_id
 
@@ -209,9 +205,7 @@ async def event_socket(
     actor: Actor = Depends(require_socket(Capability.LIVE_VIEW, READ)),
 ) -> None:
     """The SSE stream's events as WebSocket messages (see the module docstring)."""
-    feed = EventFeed(
-        actor, _socket_cursor(websocket), lambda: authenticate(fresh_request(websocket))
-    )
+    feed = EventFeed(actor, _socket_cursor(websocket), lambda: reauthenticate(websocket))
     await feed.open()  # a refusal here is answered as an HTTP problem, like a request
     try:
         await websocket.accept()
