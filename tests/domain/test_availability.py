@@ -12,6 +12,7 @@ import pytest
 from switchboard.domain.availability import (
     MESSAGES,
     PRESENCE_LAG_S,
+    SELF_MESSAGES,
     Reason,
     Selectability,
     effective_presence,
@@ -695,3 +696,12 @@ def test_every_reason_has_a_message(reason: Reason) -> None:
 def test_messages_are_distinct() -> None:
     assert set(MESSAGES) == set(Reason)
     assert len(set(MESSAGES.values())) == len(Reason)
+
+
+@pytest.mark.parametrize("reason", list(Reason), ids=lambda r: r.value)
+def test_every_reason_is_also_said_to_the_user_themselves(reason: Reason) -> None:
+    message = SELF_MESSAGES[reason]
+    assert message[0].isupper() and message.endswith(".")
+    assert "the user" not in message.lower() and "you" in message.lower()
+    assert Selectability(False, (reason,)).message_to_self == message
+    assert Selectability(True).message_to_self == "You can receive tasks of this service."

@@ -64,7 +64,7 @@ def test_an_offer_rings_with_a_countdown_and_is_worked_to_after_call_work(demo: 
     # Parking a held call is refused by the engine, and the button says so.
     park = re.search(rf'<button type="button" id="park-{task}"[^>]*>', work)
     assert park is not None and 'aria-disabled="true"' in park.group(0)
-    assert "Not possible while the task is &#39;on_hold&#39;." in work
+    assert "Not possible while the task is on hold." in work
 
     assert demo.api("POST", f"/api/v1/tasks/{task}/resume", chloe, {}).status_code == 200
     assert demo.api("POST", f"/api/v1/tasks/{task}/hangup", chloe, {}).status_code == 200

@@ -66,6 +66,29 @@ MESSAGES: Final[dict[Reason, str]] = {
     Reason.MODALITY_CAPACITY_FULL: "The user already holds as many tasks of this kind as allowed.",
 }
 
+#: The same reasons said to the person themselves (their own workspace).
+SELF_MESSAGES: Final[dict[Reason, str]] = {
+    Reason.USER_DISABLED: "Your account is disabled.",
+    Reason.NOT_MEMBER: "You are not a member of this service.",
+    Reason.MODALITY_NOT_ENABLED: "This kind of task is not enabled for the service or for you.",
+    Reason.PRESENCE_OFFLINE: "You are offline: set your presence to Available.",
+    Reason.PRESENCE_UNKNOWN: "Your presence is unknown.",
+    Reason.PRESENCE_DO_NOT_DISTURB: "You are set to Do not disturb.",
+    Reason.PRESENCE_BUSY_IN_CALL: "You are in a call outside Switchboard.",
+    Reason.PRESENCE_BUSY: "You are busy, and this service does not route to busy people.",
+    Reason.PRESENCE_AWAY: "You are away, and this service does not route to people away.",
+    Reason.INACTIVE_IN_SERVICE: "You have switched yourself inactive in this service.",
+    Reason.OFF_DUTY: "You are off duty.",
+    Reason.NO_MATCHING_SKILLS: "Your active skills match no level of this service's policy.",
+    Reason.NOT_AVAILABLE_REASON: "You have set yourself not available.",
+    Reason.RONA: "You missed an offer (RONA): reset it to receive tasks again.",
+    Reason.RINGING: "A task is being offered to you right now.",
+    Reason.IN_TASK: "You are working on a task.",
+    Reason.IN_ACW: "You are in after-call work.",
+    Reason.CAPACITY_FULL: "You hold as many tasks as allowed.",
+    Reason.MODALITY_CAPACITY_FULL: "You hold as many tasks of this kind as allowed.",
+}
+
 
 @dataclass(slots=True, frozen=True)
 class Selectability:
@@ -82,6 +105,13 @@ class Selectability:
         if self.reason is None:
             return "The user can receive tasks of this service."
         return MESSAGES[self.reason]
+
+    @property
+    def message_to_self(self) -> str:
+        """`message`, said to the user themselves."""
+        if self.reason is None:
+            return "You can receive tasks of this service."
+        return SELF_MESSAGES[self.reason]
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -1056,7 +1056,7 @@ class Engine:
         allowed = tuple(states)
         if task.state not in allowed:
             raise Refused(
-                f"Not possible while the task is '{task.state.value}'.",
+                f"Not possible while the task is {task.state.value.replace('_', ' ')}.",
                 code="invalid_state",
                 state=task.state.value,
             )

@@ -153,7 +153,7 @@ def services_view(engine: Engine, user_id: str) -> dict[str, Any]:
                 "teams_based": teams,
                 "active": membership.active,
                 "selectable": verdict.selectable,
-                "message": verdict.message,
+                "message": verdict.message_to_self,
             }
         )
     profiles = [cfg.BUILTIN_PROFILES[0], cfg.BUILTIN_PROFILES[1]] + [

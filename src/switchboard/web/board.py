@@ -134,7 +134,8 @@ def agent_state(engine: Engine, user_id: str) -> AgentState:
     now = engine.clock.now()
     presence = effective_presence(live, now)
     if presence in (Presence.OFFLINE, Presence.UNKNOWN) or not user.enabled:
-        return AgentState("offline", PRESENCE_LABELS[presence], live.presence_at or None)
+        detail = "Disabled" if not user.enabled else ""
+        return AgentState("offline", detail, live.presence_at or None)
     busy = live.blocking_task()
     if busy is not None:
         return AgentState(

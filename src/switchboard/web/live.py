@@ -151,14 +151,28 @@ def panel(engine: Engine, service_id: str) -> dict[str, Any]:
     counts = {state: 0 for state in STATE_ORDER}
     for agent in agents:
         counts[agent["state"].state] += 1
-    task_ids = [w["task_id"] for w in waiting] + [
-        a["current"]["task_id"] for a in agents if a["current"] is not None
+    # Tasks still in the workflow (IVR): not waiting yet, but their queueing must refresh
+    # the panel, so the panel listens for their events too.
+    in_workflow = [
+        t.id
+        for t in engine.state.tasks.values()
+        if t.service_id == service_id and t.state in (TaskState.CREATED, TaskState.IN_WORKFLOW)
     ]
+    task_ids = (
+        [w["task_id"] for w in waiting]
+        + in_workflow
+        + [a["current"]["task_id"] for a in agents if a["current"] is not None]
+    )
     return {
         "service_id": service_id,
         "name": service.name,
+        # Offline agents are named in one line, not a table row each: a wallboard shows
+        # the people at work.
+        "present": [a for a in agents if a["state"].state != "offline"],
+        "offline": [a["name"] for a in agents if a["state"].state == "offline"],
         "number": service.pstn_number,
         "waiting": waiting,
+        "in_workflow": len(in_workflow),
         "longest_wait_s": max((w["wait_s"] for w in waiting), default=None),
         "agents": agents,
         "counts": [

@@ -77,8 +77,13 @@ def calls_view(actor: Actor, engine: Engine, line: VoiceLine) -> dict[str, Any]:
             continue
         shown = call_json(call, service.id)
         shown["service_name"] = service.name
+        for entry in shown["transcript"]:  # people by name, not by id
+            user = engine.state.users.get(entry.get("user_id") or "")
+            if user is not None:
+                entry["text"] = entry["text"].replace(user.id, user.display_name)
         task_id = engine.state.calls.get(call.call_id) or engine.state.ended_calls.get(call.call_id)
         shown["task_id"] = task_id
+        shown["progress"] = _progress(engine, task_id, call.live)
         if call.live:
             live.append(shown)
         elif len(ended) < ENDED_SHOWN:
@@ -88,6 +93,31 @@ def calls_view(actor: Actor, engine: Engine, line: VoiceLine) -> dict[str, Any]:
         "ended": ended,
         "task_ids": [c["task_id"] for c in live if c["task_id"]],
     }
+
+
+#: Where the caller is, as they would put it, by the state of the call's task.
+_PROGRESS = {
+    "created": "Calling…",
+    "in_workflow": "In the menu",
+    "queued": "Waiting in the queue",
+    "offered": "Waiting (an agent's phone rings)",
+    "on_hold": "On hold",
+    "parked": "On hold (parked)",
+    "unparking": "On hold (parked)",
+    "transferring": "Being transferred",
+}
+
+
+def _progress(engine: Engine, task_id: str | None, live: bool) -> str:
+    if not live:
+        return "Ended"
+    task = engine.state.task(task_id) if task_id is not None else None
+    if task is None:
+        return "Calling…"
+    if task.state.value == "connected":
+        user = engine.state.users.get(task.connected_user_id or "")
+        return f"Talking to {user.display_name}" if user is not None else "Talking"
+    return _PROGRESS.get(task.state.value, task.state.value.replace("_", " "))
 
 
 def _suggested_caller() -> str:

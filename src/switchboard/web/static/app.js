@@ -183,7 +183,9 @@
     window.clearTimeout(el._sbRefresh);
     el._sbRefresh = window.setTimeout(function () {
       el._sbFirst = 0;
-      if (document.body.contains(el)) htmx.trigger(el, "sb:live");
+      // A region swapped in meanwhile (a parent refreshed) is the same region: refresh it.
+      const target = document.body.contains(el) ? el : el.id && document.getElementById(el.id);
+      if (target) htmx.trigger(target, "sb:live");
     }, Math.max(0, due - now));
   }
 
