@@ -37,7 +37,7 @@ class ApiKeyIn(Input):
     expires_in_days: int = Field(365, ge=1, le=730)
 
 
-def _key_json(key: ApiKey) -> dict[str, Any]:
+def key_json(key: ApiKey) -> dict[str, Any]:
     return {
         "key_id": key.key_id,
         "name": key.name,
@@ -52,7 +52,7 @@ def _key_json(key: ApiKey) -> dict[str, Any]:
     }
 
 
-def _key_target(engine: Engine, ou_id: str | None, service_ids: Any) -> Target:
+def key_target(engine: Engine, ou_id: str | None, service_ids: Any) -> Target:
     """Where a key's rights lie: its OU, its services' OU, or the whole tenant."""
     if service_ids:
         ous = {s.ou_id for s in engine.state.services.values() if s.id in service_ids}
@@ -95,7 +95,7 @@ async def create_api_key(
                 raise _unknown(f"service_ids[{index}]", f"No service with id '{service_id}'.")
         actor.allow(
             engine,
-            _key_target(engine, body.ou_id, body.service_ids),
+            key_target(engine, body.ou_id, body.service_ids),
             missing=_unknown("ou_id", "No such OU that you can use."),
         )
 
@@ -116,7 +116,7 @@ async def create_api_key(
     key_id = full_key.split("_")[1]
     record = ApiKeyRepository(tenancy.db, tenant_id).get(key_id)
     assert record is not None
-    return {**_key_json(record), "api_key": full_key}
+    return {**key_json(record), "api_key": full_key}
 
 
 def _unknown(path: str, message: str) -> ApiProblem:
@@ -138,9 +138,9 @@ async def list_api_keys(
 
     def visible(engine: Engine) -> list[dict[str, Any]]:
         return [
-            _key_json(k)
+            key_json(k)
             for k in sorted(keys, key=lambda k: k.created_at)
-            if actor.sees(engine, _key_target(engine, k.ou_id, k.service_ids))
+            if actor.sees(engine, key_target(engine, k.ou_id, k.service_ids))
         ]
 
     return {"items": await actor.run(visible)}
@@ -158,7 +158,7 @@ async def revoke_api_key(
     if key is None:
         raise missing
     await actor.run(
-        lambda e: actor.allow(e, _key_target(e, key.ou_id, key.service_ids), missing=missing)
+        lambda e: actor.allow(e, key_target(e, key.ou_id, key.service_ids), missing=missing)
     )
     await asyncio.to_thread(repo.revoke, key_id)
     tenancy.auth_cache.clear()

@@ -231,7 +231,7 @@ def _jsonable_default(value: Any) -> Any:
 
 
 @cache
-def _templates_out() -> list[TemplateOut]:
+def templates_out() -> list[TemplateOut]:
     """Built on first use, not at start-up: each one builds and validates its template."""
     return [_template_out(key) for key in _BY_KEY]
 
@@ -244,7 +244,7 @@ async def list_templates(
 ) -> list[TemplateOut]:
     """The built-in templates (04 §6) and the parameters each one takes."""
     await actor.run(lambda engine: None)  # the coarse check: may read workflows somewhere
-    return _templates_out()
+    return templates_out()
 
 
 def _arguments(fn: Callable[..., Workflow], given: dict[str, Any]) -> dict[str, Any]:
