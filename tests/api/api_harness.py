@@ -13,7 +13,14 @@ from switchboard.api.app import create_app
 from switchboard.api.keys import issue_api_key
 from switchboard.api.tenancy import Settings, Tenancy
 
-ALL_SCOPES = ["config:read", "config:write", "tasks:write", "flows:read", "addressbooks:write"]
+ALL_SCOPES = [
+    "config:read",
+    "config:write",
+    "tasks:write",
+    "flows:read",
+    "addressbooks:write",
+    "reporting:read",
+]
 
 
 @dataclass

@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import uuid
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,8 +36,22 @@ from typing import Any
 
 import pytest
 from api_harness import Service, service
+from odata_api_harness import insert_rows
 from system_harness import TENANT_HEADER, in_tenant, partner_for, system_account, system_sign_in
 from test_route_audit import _api_routes, _socket_routes
+
+from switchboard.domain.access import Capability
+from switchboard.reporting.odata.sets import ENTITY_SETS
+from switchboard.store.schema import (
+    report_service_aggregates,
+    report_service_sessions,
+    report_transfer_sessions,
+    report_unified_sessions,
+    report_user_aggregates,
+    report_user_sessions,
+    report_user_state_aggregates,
+    report_user_states,
+)
 
 __all__ = ["service"]
 
@@ -64,7 +79,12 @@ row                     SA  PA  TA  OA  LA  SO  SL  SS  US  AG
 21:flow-actions         ✔   ✔   ✔   ✔   –   O   O   –   –   –
 22:api-keys             –   –   ✔   ✔   –   –   –   –   –   –
 x:others-presence       –   –   –   –   –   –   –   –   –   –
+08:sessions             –   –   R   R   –   R(own)  R(own)  R   –   –
+08:user-states          –   –   –   –   –   –   –   –   R   –
+08:dimensions           –   –   R   R   –   R   R   R   R   –
 """
+#: The 08 rows are 08 §7's reporting matrix (10 §2 defers to it). SA and PA: "–" until
+#: 08 PM2 (the tenant-admin rows while a partner privacy toggle is on) is built.
 #: Rows of records above the tenants: their second pass is tenant B's records.
 ABOVE_TENANTS = ("1:partners", "2:tenant-record")
 
@@ -825,6 +845,144 @@ LIVE.update(
 )
 
 
+# ---------------------------------------------------------------------- the OData feed (08 §7)
+
+#: One reporting row per side, written straight into the tables (the projection makes
+#: these from calls; what matters here is which service or user a row belongs to).
+ODATA_ROWS: dict[str, tuple[Any, Callable[[World, str], dict[str, Any]]]] = {
+    "UnifiedSessions": (report_unified_sessions, lambda w, s: _unified_row(w, s)),
+    "ServiceSessions": (
+        report_service_sessions,
+        lambda w, s: {"service_id": w.ids[f"svc_{s}"], "unified_session_id": _unified(w, s)},
+    ),
+    "UserSessions": (report_user_sessions, lambda w, s: {"service_id": w.ids[f"svc_{s}"]}),
+    "TransferSessions": (
+        report_transfer_sessions,
+        lambda w, s: {"service_session_id": _odata_row(w, "ServiceSessions", s)},
+    ),
+    "UserStates": (report_user_states, lambda w, s: {"user_id": w.ids[f"worker_{s}"]}),
+    "ServiceSessionAggregates": (
+        report_service_aggregates,
+        lambda w, s: {"id": f"svc-agg-{s}", "service_id": w.ids[f"svc_{s}"]},
+    ),
+    "UserSessionAggregates": (
+        report_user_aggregates,
+        lambda w, s: {"id": f"user-agg-{s}", "service_id": w.ids[f"svc_{s}"]},
+    ),
+    "UserStateAggregates": (
+        report_user_state_aggregates,
+        lambda w, s: {"id": f"state-agg-{s}", "user_id": w.ids[f"worker_{s}"]},
+    ),
+}
+
+#: Dimensions from the configuration: which entity of each side a row is.
+ODATA_DIMENSIONS: dict[str, Callable[[World, str], str]] = {
+    "Services": lambda w, s: w.ids[f"svc_{s}"],
+    "Users": lambda w, s: w.ids[f"worker_{s}"],
+    "OrganizationUnits": lambda w, s: w.ids[f"ou_{s}"],
+    "Codes": lambda w, s: _shared_entity(w, "codes", s),
+    "Tags": lambda w, s: _shared_entity(w, "tags", s),
+    "NotAvailableReasons": lambda w, s: _shared_entity(w, "not-available-reasons", s),
+}
+
+ODATA_ROW_OF = {
+    Capability.REPORTS: "08:sessions",
+    Capability.REPORT_USER_STATES: "08:user-states",
+    Capability.REPORT_DIMENSIONS: "08:dimensions",
+}
+
+
+def _unified(w: World, side: str) -> str:
+    key = f"unified_{side}"
+    if key not in w.ids:
+        w.ids[key] = str(uuid.uuid4())
+    return w.ids[key]
+
+
+def _unified_row(w: World, side: str) -> dict[str, Any]:
+    """A unified session is in scope through its service sessions (PM1): side's one first."""
+    _odata_row(w, "ServiceSessions", side)
+    return {"id": _unified(w, side)}
+
+
+def _odata_row(w: World, set_name: str, side: str) -> str:
+    """The id of side's row of a table-backed set, written on first use."""
+    key = f"odata_{set_name}_{side}"
+    if key not in w.ids:
+        table, given = ODATA_ROWS[set_name]
+        [w.ids[key]] = insert_rows(w.svc.tenancy.db, "tenant-a", table, [given(w, side)])
+    return w.ids[key]
+
+
+def _odata_key(entity_set: Any, value: Any) -> str:
+    """`value` as a key or literal of the set's key type (Guid, number or 'string')."""
+    kind = entity_set.key_property.type
+    return str(value) if kind in ("Edm.Guid", "Edm.Int32", "Edm.Int64") else f"'{value}'"
+
+
+def _odata_target(w: World, set_name: str, side: str) -> Any:
+    """The key value of side's entity in `set_name`; None: a static set, the same for both."""
+    if set_name in ODATA_ROWS:
+        return _odata_row(w, set_name, side)
+    if set_name in ODATA_DIMENSIONS:
+        return ODATA_DIMENSIONS[set_name](w, side)
+    return None
+
+
+def _odata_builders(set_name: str) -> dict[str, Builder]:
+    entity_set = ENTITY_SETS[set_name]
+
+    def first_static() -> Any:
+        assert entity_set.rows is not None
+        return entity_set.rows(None, lambda _t: True)[0]["id"]  # type: ignore[arg-type]
+
+    def target(w: World, side: str) -> Any:
+        found = _odata_target(w, set_name, side)
+        return first_static() if found is None else found
+
+    def static_b(w: World, side: str) -> bool:
+        return side == "b" and _odata_target(w, set_name, side) is None
+
+    def collection(w: World, side: str) -> Call:
+        if static_b(w, side):
+            return ("SKIP", "", None)
+        return ("ODATA", f"/odata/{set_name}?$select=Id&$top=5000", target(w, side))
+
+    def count(w: World, side: str) -> Call:
+        if static_b(w, side):
+            return ("SKIP", "", None)
+        literal = _odata_key(entity_set, target(w, side))
+        return ("ODATA-COUNT", f"/odata/{set_name}/$count?$filter=Id eq {literal}", None)
+
+    def one(w: World, side: str) -> Call:
+        if static_b(w, side):
+            return ("SKIP", "", None)
+        return ("GET", f"/odata/{set_name}({_odata_key(entity_set, target(w, side))})", None)
+
+    return {"": collection, "/$count": count, "({key})": one}
+
+
+for _name, _set in ENTITY_SETS.items():
+    for _suffix, _builder in _odata_builders(_name).items():
+        LIVE[("GET", f"/odata/{_name}{_suffix}")] = (
+            ODATA_ROW_OF[_set.capability],
+            "read",
+            _builder,
+        )
+
+
+def _odata_root(path: str) -> Builder:
+    def build(w: World, side: str) -> Call:
+        return ("GET", path, None) if side == "a" else ("SKIP", "", None)
+
+    return build
+
+
+for _path in ("/odata/", "/odata/$metadata"):
+    # Whoever reads any reporting data: exactly the dimensions row's roles.
+    LIVE[("GET", _path)] = ("08:dimensions", "read", _odata_root(_path))
+
+
 #: Routes about the caller themselves, or checked where they are exercised.
 ELSEWHERE = {
     ("GET", "/api/v1/auth/me"): "any signed-in principal; test_sign_in.py",
@@ -841,7 +999,7 @@ ELSEWHERE = {
 def _plan() -> list[tuple[str, str, str, str, Builder]]:
     plan = []
     for route in _api_routes():
-        if not route.path.startswith(("/api/v1/", "/sim/api/")):
+        if not route.path.startswith(("/api/v1/", "/sim/api/", "/odata/")):
             continue
         for method in sorted(route.methods or ()):
             key = (method, route.path)
@@ -871,6 +1029,15 @@ def _allowed(w: World, role: str, call: Call) -> bool | None:
         if method == "LIST-KEYS":
             return any(item["ou_id"] == body for item in items)
         return any(item["id"] == body for item in items)
+    if method in ("ODATA", "ODATA-COUNT"):
+        response = client.get(path, headers=headers)
+        if response.status_code == 403:
+            return False
+        assert response.status_code == 200, (role, path, response.text)
+        if method == "ODATA-COUNT":
+            return bool(response.text == "1")
+        values: list[dict[str, Any]] = response.json()["value"]
+        return any(item["Id"] == body for item in values)
     if isinstance(body, bytes):
         headers = {**headers, "Content-Type": RECORDING_TYPE}
         response = client.request(method, path, content=body, headers=headers)
@@ -926,7 +1093,7 @@ def test_outside_their_scope_only_the_tenant_wide_roles_get_in(world: World) -> 
 def _send(w: World, call: Call, headers: dict[str, str]) -> Any:
     """A call as it is, lists as the GET they are (no judging of the answer)."""
     method, path, body = call
-    if method.startswith("LIST"):
+    if method.startswith(("LIST", "ODATA")):
         return w.svc.client.get(path, headers=headers)
     if isinstance(body, bytes):
         headers = {**headers, "Content-Type": RECORDING_TYPE}

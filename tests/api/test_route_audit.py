@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from api_harness import Service, service
 from fastapi.routing import APIRoute, APIWebSocketRoute
+from odata_api_harness import projected, service_session_ids
 
 from switchboard.api.app import create_app
 from switchboard.api.tenancy import Settings, Tenancy
@@ -52,7 +53,7 @@ def _flatten(routes: list[Any], kind: type[Any] = APIRoute) -> list[Any]:
 
 #: Guarded routes live under the API, or under the voice simulator's control API,
 #: which exists in development and test mode only (10 PE2) — the mode built here.
-GUARDED_PREFIXES = ("/api/v1/", "/sim/api/")
+GUARDED_PREFIXES = ("/api/v1/", "/sim/api/", "/odata/")
 
 
 #: Routes API keys may not use at all (10 K5; reading a tenant record aside).
@@ -152,6 +153,9 @@ def _seed_tenant_a(svc: Service) -> dict[str, str]:
     ids["partner"] = PartnerRepository(svc.tenancy.db).create("MARKER-A partner").id
     svc.tenancy.tenants.set_partner("tenant-a", ids["partner"])
     ids["tenant"] = "tenant-a"
+    # A's reports: the ended call's sessions, once the live projection has them (08 §8).
+    projected(svc.tenancy, "tenant-a")
+    ids["session"] = service_session_ids(svc.tenancy.db, "tenant-a")[0]
     return ids
 
 
@@ -165,7 +169,8 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
         "workflows": "workflow",
         "address-books": "address_book",
     }
-    first = route.path.split("/")[3]
+    parts = route.path.split("/")
+    first = parts[3] if len(parts) > 3 else ""  # /odata/{Set} has no third segment
     entity_id = ids.get(kind_by_segment.get(first, "tag"), ids["tag"])
     path = route.path.replace("{entity_id}", entity_id)
     path = path.replace("{task_id}", ids["task"]).replace("{user_id}", ids["user"])
@@ -174,6 +179,7 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
     path = path.replace("{template}", "external_task_queue")  # templates belong to no tenant
     path = path.replace("{parameter_id}", "Note")
     path = path.replace("{partner_id}", ids["partner"]).replace("{tenant_id}", ids["tenant"])
+    path = path.replace("{key}", ids["session"])  # an OData key: A's service session
     assert "{" not in path, f"unmapped path parameter in {route.path}"
     return path
 
@@ -215,6 +221,12 @@ def test_tenant_b_cannot_read_or_change_anything_of_tenant_a(service: Service) -
                     assert response.json()["code"] == "not_for_api_keys"
                 else:  # a key reads its own tenant's record, no other
                     assert response.status_code in (200, 404), text
+            elif route.path.startswith("/odata/"):
+                # B's own rows, or a key B has no entity for (404), or one that is not a key
+                # of that set (400); A's data was checked for above (08 §8, 10 TI4).
+                assert response.status_code in (200, 400, 403, 404), (
+                    f"{method} {url} answered {response.status_code}: {text[:200]}"
+                )
             elif re.search(r"\{[a-z_]+\}", route.path):
                 assert response.status_code in (404, 422), (
                     f"{method} {url} with A's id answered {response.status_code}: {text[:200]}"

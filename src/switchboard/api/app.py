@@ -18,6 +18,7 @@ from switchboard.api.routes import (
     config,
     contacts,
     live,
+    odata,
     opening_hours,
     partners,
     stream,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, tenancy: Tenancy | None = None)
     app.include_router(api_keys.router)
     app.include_router(tenant.router)
     app.include_router(partners.router)
+    odata.install(app)  # /odata: the reporting feed, its error format and limits (08 §8)
     if tenancy.settings.simulator_enabled:
         # Development and test mode only (10 PE2): production does not even load it.
         from switchboard.api.routes import simulator

@@ -37,7 +37,7 @@ from switchboard.store.repositories import ApiKeyRepository
 AUTH_CACHE_S = 30.0
 AUTH_CACHE_MAX = 10_000
 
-__all__ = ["CHALLENGE", "Principal", "authenticate", "bearer"]
+__all__ = ["CHALLENGE", "Principal", "authenticate", "authenticate_api_key", "bearer"]
 
 
 async def authenticate(request: Request) -> Principal:
@@ -62,6 +62,18 @@ async def authenticate(request: Request) -> Principal:
                 headers=CHALLENGE,
             )
         principal = session_principal
+    request.state.principal = principal
+    structlog.contextvars.bind_contextvars(
+        tenant_id=principal.tenant_id, principal=f"{principal.kind}:{principal.id}"
+    )
+    return principal
+
+
+async def authenticate_api_key(request: Request, presented: str) -> Principal:
+    """A key presented outside the headers — the reporting feed's `api_key` query
+    parameter (08 OD11; 10 K3 limits it to that feed, whose routes need
+    `reporting:read`). Verified, cached and remembered like a header key."""
+    principal = await _authenticate_key(request, presented)
     request.state.principal = principal
     structlog.contextvars.bind_contextvars(
         tenant_id=principal.tenant_id, principal=f"{principal.kind}:{principal.id}"

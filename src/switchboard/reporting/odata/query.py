@@ -163,6 +163,13 @@ def statement(
     return _select(ctx, entity_set, options, source, dialect, None, limit)
 
 
+def count_statement(
+    ctx: Context, entity_set: EntitySet, options: Options, dialect: str
+) -> Select[Any]:
+    """The SELECT behind `$count=true` (for the same benchmark)."""
+    return _count_select(entity_set, options, _source(ctx, entity_set, dialect), dialect)
+
+
 # ---------------------------------------------------------------------- pages
 
 
@@ -244,13 +251,18 @@ def _select(
 def _count(
     connection: Connection, ctx: Context, entity_set: EntitySet, options: Options, source: _Source
 ) -> int:
-    dialect = connection.dialect.name
-    stmt = (
+    stmt = _count_select(entity_set, options, source, connection.dialect.name)
+    return int(connection.execute(stmt).scalar_one())
+
+
+def _count_select(
+    entity_set: EntitySet, options: Options, source: _Source, dialect: str
+) -> Select[Any]:
+    return (
         select(func.count())
         .select_from(source.from_)
         .where(*source.where, *_filter(entity_set, options, source, dialect))
     )
-    return int(connection.execute(stmt).scalar_one())
 
 
 def _filter(
