@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from switchboard.cli import bench_api
+from switchboard.cli import bench_api, bench_odata
 from switchboard.cli.progress import progress_bar
 
 TARGETS = {
@@ -62,6 +62,7 @@ def register(commands: Any) -> None:
     r.add_argument("--plot", metavar="FILE.png", help="write a chart of the two runs")
     r.set_defaults(handler=run_routing)
     bench_api.register(which)  # `switchboard bench api`
+    bench_odata.register(which)  # `switchboard bench odata`
 
 
 def _child(options: dict[str, Any], journal: bool, channel: Any) -> None:

@@ -1,0 +1,102 @@
+"""Tests for `switchboard bench odata` at toy sizes (no wall-time targets).
+
+The benchmark serves the feed from a child process on loopback, so it is driven
+through the installed console script; input validation happens before anything
+is generated and is also tested in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from switchboard.cli.bench_odata import _options, _sessions
+from switchboard.cli.main import main
+from switchboard.reporting.odata.options import parse_options
+from switchboard.reporting.odata.sets import ENTITY_SETS
+
+SCRIPT = Path("/work/main/.venv/bin/switchboard")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TINY = ["--rows", "3000", "--services", "3", "--days", "14", "--requests", "12", "--warmup", "2"]
+
+
+def run_script(args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(
+        [str(SCRIPT), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"`switchboard {' '.join(args)}` did not finish within {timeout} s")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    plot = tmp_path_factory.mktemp("bench-odata") / "o.png"
+    done = run_script(
+        ["bench", "odata", *TINY, "--databases", "sqlite", "--clients", "1,3", "--json",
+         "--plot", str(plot)],
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stdout
+    report = json.loads(lines[0])
+    assert isinstance(report, dict)
+    return report, plot
+
+
+def test_each_level_has_feed_and_sql_figures(bench: tuple[dict[str, Any], Path]) -> None:
+    report, plot = bench
+    runs = report["runs"]
+    assert [(r["database"], r["clients"]) for r in runs] == [("sqlite", 1), ("sqlite", 3)]
+    for run in runs:
+        assert run["statuses"] == {"200": 12}
+        assert run["feed"]["requests"] == 12 and run["sql"]["requests"] == 12
+        assert 0 < run["feed"]["p50_ms"] <= run["feed"]["p95_ms"] <= run["feed"]["max_ms"]
+        assert run["p95_ratio"] > 0
+        assert 0 < run["mean_rows_per_page"] <= 100  # one service's week of 3,000 sessions
+    assert report["goal_p95_ms"] == 200.0
+    assert plot.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_generated_sessions_fit_the_query() -> None:
+    rows = list(_sessions(200, 3, 14, seed=1))
+    assert len({r["id"] for r in rows}) == 200
+    assert {r["service_id"] for r in rows} == {"svc-00", "svc-01", "svc-02"}
+    assert all(r["ended_at"] >= r["started_at"] for r in rows)
+    options = parse_options(
+        ENTITY_SETS["ServiceSessions"], _options("svc-01", rows[0]["started_at"]), ENTITY_SETS
+    )
+    assert options.top == 100 and options.count and options.select is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--rows", "0"], "--rows"),
+        (["--days", "3"], "--days"),
+        (["--clients", "0"], "--clients"),
+        (["--clients", "a,b"], "--clients"),
+        (["--databases", "oracle"], "--databases"),
+    ],
+)
+def test_bad_input_exits_2(capsys: pytest.CaptureFixture[str], args: list[str], named: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["bench", "odata", *TINY, "--json", *args])
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert named in captured.err and captured.out == ""
