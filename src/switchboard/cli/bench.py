@@ -5,6 +5,10 @@ off (the baseline), then with every event journaled to SQLite before its
 effects are released. Each prints call lifecycles per second (wall), events per
 second, the wall time of one dispatch decision (p50/p99) and peak RSS; the
 ratio journal-on ÷ journal-off says what durability costs.
+
+With `--voice` the second run routes the same calls through the voice
+simulator instead (`switchboard.cli.bench_voice`), and the ratio is voice ÷
+plain.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ def register(commands: Any) -> None:
     r.add_argument("--services", type=int, default=200)
     r.add_argument("--skills", type=int, default=50)
     r.add_argument("--levels", type=int, default=3, help="distribution-policy levels")
-    r.add_argument("--calls", type=int, default=200_000)
+    r.add_argument(
+        "--calls", type=int, default=None, help="calls to route (200,000; 20,000 with --voice)"
+    )
     r.add_argument("--aht", type=float, default=300.0, help="mean handle time, seconds")
     r.add_argument("--acw", type=int, default=10, help="after-call work, seconds")
     r.add_argument("--occupancy", type=float, default=0.85, help="offered load ÷ agents")
@@ -60,6 +66,12 @@ def register(commands: Any) -> None:
     r.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.add_argument("--plot", metavar="FILE.png", help="write a chart of the two runs")
+    r.add_argument(
+        "--voice",
+        action="store_true",
+        help="route the calls through the voice simulator and compare with plain tasks "
+        "(both journal off) instead of journal on vs off",
+    )
     r.set_defaults(handler=run_routing)
     bench_api.register(which)  # `switchboard bench api`
     bench_odata.register(which)  # `switchboard bench odata`
@@ -189,6 +201,10 @@ def measure(options: dict[str, Any], *, show: bool) -> dict[str, Any]:
 
 
 def run_routing(args: argparse.Namespace) -> int:
+    if args.calls is None:
+        args.calls = 20_000 if args.voice else 200_000
+    if args.voice and args.plot:
+        raise ValueError("--plot draws the journal comparison; it cannot be combined with --voice")
     for name, least in (("agents", 1), ("services", 4), ("skills", 2), ("levels", 1), ("calls", 1)):
         if getattr(args, name) < least:
             raise ValueError(f"--{name} must be at least {least}; got {getattr(args, name)}")
@@ -217,6 +233,15 @@ def run_routing(args: argparse.Namespace) -> int:
             "synchronous",
         )
     }
+    if args.voice:
+        from switchboard.cli import bench_voice
+
+        report = bench_voice.measure(options, show=not args.json)
+        if args.json:
+            print(json.dumps(report))
+        else:
+            bench_voice.print_report(report)
+        return 0
     report = measure(options, show=not args.json)
     if args.plot:
         plot(args.plot, report)

@@ -140,9 +140,13 @@ class VoiceTraffic:
         self._numbers: dict[str, str] = {}
         for service_id, _ in scenario.service_weights:
             service = engine.state.services[service_id]
+            several = len(scenario.service_weights) > 1  # names are unique in a tenant
             workflow = queue_ivr_voicemail(
                 workflow_id=f"wf-voice-{service_id}",
                 ou_id=service.ou_id,
+                name=f"{WORKFLOW_TEMPLATE} ({service.name})"[:128]
+                if several
+                else WORKFLOW_TEMPLATE,
                 max_queue_time_s=QUEUE_LIMIT_S,
             )
             engine.upsert("workflow", workflow)
