@@ -159,6 +159,7 @@ def test_the_admin_creates_and_edits_a_service_and_a_workflow(
     assert selected.startswith("{") and selected.endswith("}")
     assert f'"id": "{node_id}"' in selected and '"max_queue_time_s": -5' in selected
     expect(editor).to_be_focused()
+    expect(issues.locator(".status-draft")).to_contain_text("Draft, version 2")
     shots(page, "workflow-error-at-node")
 
     # Text that is not JSON is refused before anything is sent.
@@ -170,7 +171,7 @@ def test_the_admin_creates_and_edits_a_service_and_a_workflow(
     expect(issues).to_contain_text("No problems found")
     page.keyboard.press("Alt+KeyP")
     page.wait_for_url("**/admin/workflows/wf-support")
-    expect(page.locator(".status-published")).to_contain_text("Published")
+    expect(issues.locator(".status-published")).to_contain_text("Published, version 2")
     assert server.key("GET", "/api/v1/workflows/wf-support")["status"] == "published"
     shots(page, "workflow-published")
 

@@ -126,6 +126,7 @@ async def workflow_issues(
 
     def read(engine: Engine) -> dict[str, Any]:
         head = _head(actor, engine, workflow_id)
+        published = engine.state.published_workflows.get(workflow_id)
         issues = validate_workflow(head, references_from_catalog(engine.catalog()))
         types = {n.id: n.type for n in head.document}
         groups: dict[str, list[dict[str, str]]] = {}
@@ -144,6 +145,7 @@ async def workflow_issues(
             "errors": sum(1 for i in issues if i.severity == "error"),
             "warnings": sum(1 for i in issues if i.severity == "warning"),
             "published": head.status.value == "published",
+            "published_version": published.version if published is not None else None,
         }
 
     context = await actor.run(read)

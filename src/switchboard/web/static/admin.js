@@ -343,13 +343,15 @@
       again.append(link, " (your changes here are lost), or copy them first.");
       box.append(again);
     }
-    if (errors.length > 1 || onTop.length) {
+    if (placed.length || onTop.length > 1 || (onTop.length === 1 && errors.length > 1)) {
       const list = document.createElement("ul");
       placed.forEach(function (item) {
         const li = document.createElement("li");
         const link = document.createElement("a");
         link.href = "#" + (item.control.id || "");
-        link.textContent = (item.label ? item.label + ": " : "") + item.error.message;
+        link.textContent = errors.length > 1
+          ? (item.label ? item.label + ": " : "") + item.error.message
+          : "Go to " + (item.label ? "“" + item.label + "”" : "the field");
         link.addEventListener("click", function (event) {
           event.preventDefault();
           item.control.focus();
@@ -367,7 +369,7 @@
         }
         list.append(li);
       });
-      if (errors.length > 1 || onTop.length > 0) box.append(list);
+      box.append(list);
     }
     box.hidden = false;
     box.focus();
