@@ -845,6 +845,10 @@ class Engine:
         )
         if task.accepted_at is None:
             self._emit("task.accepted", {"task_id": task.id})
+            if task.call_id is not None:
+                # Its accept answers the call like the `accept` activity, so that the
+                # agent's phone can be rung into it and the caller is not left ringing.
+                self._voice(task, v.Answer(command_id=self.ids(), call_id=task.call_id))
         service = self.state.services[task.service_id]
         if not self._enqueue(task, queue or self._service_queue(service)):
             self._terminate(task, EndReason.WORKFLOW_DISCONNECT)
