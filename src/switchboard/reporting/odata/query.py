@@ -199,11 +199,12 @@ def _page(
     rows: list[Mapping[Any, Any]] = []
     if limit > 0:
         stmt = _select(ctx, entity_set, options, source, dialect, position, limit + 1)
-        rows = list(connection.execute(stmt).mappings())
+        rows = list(connection.execute(stmt).mappings().all())
     more = len(rows) > limit
     rows = rows[:limit]
     shown = options.select or entity_set.properties
-    entities = [_entity(row, shown) for row in rows]
+    shape = _Shape(shown)
+    entities = [shape.entity(row) for row in rows]
     for item in options.expand:
         for entity, related in zip(entities, _expanded(connection, ctx, item, rows), strict=True):
             entity[item.navigation.name] = related
@@ -391,25 +392,41 @@ def _labels(source: _Source, props: Sequence[Property]) -> list[ColumnElement[An
 
 
 def _entity(row: Mapping[Any, Any], shown: Sequence[Property]) -> dict[str, Any]:
-    return {p.name: _json(p, row[p.name]) for p in shown}
+    return _Shape(shown).entity(row)
 
 
-def _json(prop: Property, value: Any) -> Any:
-    if value is None:
-        return None
+class _Shape:
+    """How the shown properties of a row become JSON: a converter per property, picked
+    once per page instead of once per value."""
+
+    def __init__(self, shown: Sequence[Property]) -> None:
+        self.fields = [(p.name, _converter(p)) for p in shown]
+
+    def entity(self, row: Mapping[Any, Any]) -> dict[str, Any]:
+        shown = {}
+        for name, convert in self.fields:
+            value = row[name]
+            shown[name] = value if convert is None or value is None else convert(value)
+        return shown
+
+
+def _converter(prop: Property) -> Any:
     if prop.milliseconds:
-        return value / MS
+        return _seconds
     if prop.type == DATETIME:
-        return _timestamp(value)
-    return value
+        return _timestamp
+    return None
+
+
+def _seconds(value: int) -> float:
+    return value / MS
 
 
 def _timestamp(value: dt.datetime) -> str:
     """UTC with milliseconds and `Z` (RP3, OD4)."""
-    return (
-        value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{value.microsecond // 1000:03d}Z"
-    )
+    if value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _token_value(prop: Property, value: Any) -> Any:
@@ -460,8 +477,9 @@ def _expanded(
             .where(*source.where, remote_column.in_(chunk))
             .order_by(remote_column, source.columns[target.key_property.column])
         )
-        for found in connection.execute(stmt).mappings():
-            related[found[remote.name]].append(_entity(found, shown))
+        shape = _Shape(shown)
+        for found in connection.execute(stmt).mappings().all():
+            related[found[remote.name]].append(shape.entity(found))
     if nav.many:
         return [related.get(row[nav.local], []) for row in rows]
     return [next(iter(related.get(row[nav.local], [])), None) for row in rows]
