@@ -43,6 +43,11 @@ def test_a_call_reaches_an_agent_and_the_supervisor_sees_every_step(
     login.goto(server.base + "/live")
     expect(login.get_by_role("heading", name="Sign in")).to_be_visible()
     shots(login, "sign-in")
+    login.get_by_label("Username").fill("supervisor")
+    login.get_by_label("Password").fill("a wrong password")
+    login.get_by_role("button", name="Sign in").click()
+    expect(login.get_by_role("alert").filter(has_text="wrong")).to_be_visible()
+    shots(login, "sign-in-refused")
     login.context.close()
     supervisor = signed_in(chromium, server.base, "supervisor", "/live")
     live = supervisor.page

@@ -120,6 +120,11 @@
     if (inline) {
       inline.textContent = text;
       inline.hidden = false;
+      const retry = form.querySelector("[data-refocus]");  // e.g. the password, to type again
+      if (retry) {
+        retry.focus();
+        if (retry.select) retry.select();
+      }
     } else {
       showMessage(text, "error");
     }
