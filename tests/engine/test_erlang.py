@@ -224,6 +224,13 @@ def test_answered_within_is_zero_at_zero_threshold() -> None:
     assert answered_within_probabilities(14, AHT_S, PATIENCE_S, 0.0, 3) == [0.0] * 4
 
 
+def test_a_threshold_too_small_to_hold_a_jump_answers_nobody_in_the_queue() -> None:
+    # 5e-324 s × the exit rate underflows to 0.0; found by Hypothesis (math domain error).
+    assert answered_within_probabilities(14, AHT_S, PATIENCE_S, 5e-324, 3) == [0.0] * 4
+    result = erlang_a(100.0, 100.0, 5, 100.0, 5e-324)
+    assert result.service_level == pytest.approx(1.0 - result.p_wait)
+
+
 # --------------------------------------------------------------------------- properties
 
 

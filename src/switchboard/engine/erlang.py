@@ -292,6 +292,8 @@ def _answered_within(service_rate: float, theta: float, size: int, t: float) -> 
     absorbed = [0.0] * size  # v_n: answered within n jumps, from each starting state
     result = [0.0] * size
     mean_jumps = uniform_rate * t
+    if mean_jumps <= 0.0:
+        return []  # t so small that rate × t underflows: no jump, so nobody is answered yet
     log_mean = math.log(mean_jumps)
     for jumps in range(1, last_jump + 1):
         # One jump: from j the caller reaches j − 1 (or "answered" from 0, worth 1).
