@@ -117,14 +117,16 @@ def test_a_users_points_are_their_kpis(history: Database) -> None:
         )
     assert len(users) >= 3
     hours = _hours(DAYS[1])
-    scopes: tuple[dict[str, list[str]], ...] = (
-        {"user_ids": users[:1]},
-        {"user_ids": users[1:3], "service_ids": ["svc-support"]},
-        {},
+    scopes: tuple[tuple[list[str] | None, list[str] | None], ...] = (
+        (users[:1], None),
+        (users[1:3], ["svc-support"]),
+        (None, None),
     )
-    for scope in scopes:
-        points = user_series(history, TENANT, hours, **scope)
-        assert points == [user_kpis(history, TENANT, h, **scope) for h in hours]
+    for user_ids, service_ids in scopes:
+        points = user_series(history, TENANT, hours, user_ids=user_ids, service_ids=service_ids)
+        assert points == [
+            user_kpis(history, TENANT, h, user_ids=user_ids, service_ids=service_ids) for h in hours
+        ]
         assert sum(p.offered for p in points) > 0
         assert sum(sum(p.state_seconds.values()) for p in points) > 0
     shifted = [Period(h.start + timedelta(minutes=5), h.end) for h in hours[8:12]]
