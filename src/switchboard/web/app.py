@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from switchboard.api.app import create_app as create_api
 from switchboard.api.tenancy import Settings, Tenancy
-from switchboard.web import agent, errors, live, pages, phone
+from switchboard.web import agent, dashboards, errors, live, pages, phone
 from switchboard.web.admin import router as admin_router
 
 STATIC_PREFIX = "/static"
@@ -36,6 +36,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(agent.router)
     app.include_router(live.router)
+    app.include_router(dashboards.router)
     app.include_router(admin_router)
     if app.state.tenancy.settings.simulator_enabled:
         app.include_router(phone.router)  # the simulator's phone: never in production
