@@ -713,7 +713,8 @@ def plot(path: str, report: dict[str, Any]) -> None:
         axis.bar([x + offset * width for x in xs], values, width, label=label, color=color)
     axis.axhline(GOAL_P95_MS, color="#c0392b", linestyle="--", label="goal: p95 ≤ 200 ms")
     axis.set_xticks(list(xs), labels)
-    axis.set_ylabel("latency, ms")
+    axis.set_yscale("log")  # one client's milliseconds beside fifty clients' seconds
+    axis.set_ylabel("latency, ms (log scale)")
     axis.legend(fontsize=8)
     o = report["options"]
     fig.suptitle(
