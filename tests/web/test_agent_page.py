@@ -38,7 +38,8 @@ def test_the_workspace_shows_status_services_and_who_i_am(demo: Demo) -> None:
     assert 'sse-connect="/api/v1/events/stream"' in html
     assert f'<meta name="csrf-token" content="{chloe.csrf_token}">' in html
     nav = re.findall(r'<a href="(/[a-z]*)"(?: aria-current="page")?>', html)
-    assert nav == ["/my", "/live"]  # her own services' live view (row 18), no phone
+    # her own services' live view (row 18), her own figures (08 §7), no phone
+    assert nav == ["/my", "/live", "/reports"]
 
 
 def test_an_offer_rings_with_a_countdown_and_is_worked_to_after_call_work(demo: Demo) -> None:

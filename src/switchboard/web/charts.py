@@ -47,7 +47,16 @@ STYLES: Final[dict[str, Style]] = {
     "outbound_not_accepted": Style("#4a5666", "dots"),
     "accepted": Style("#0a4fa6"),
     "missed": Style("#a4232f", "hatch"),
-    "line": Style("#0a4fa6"),
+    "other": Style("#4a5666", "dots"),
+    # reporting states (08 §2.1), after the state badges of app.css
+    "state_available": Style("#116b3a"),
+    "state_ringing": Style("#8a5a00", "dots"),
+    "state_in_task": Style("#0a4fa6", "hatch"),
+    "state_in_acw": Style("#5b2a91", "hlines"),
+    "state_rona": Style("#a4232f", "cross"),
+    "state_not_available": Style("#7a3a06", "vlines"),
+    "state_presence_unavailable": Style("#4a5666", "hatch"),
+    "state_off_duty": Style("#4a5666", "dots"),
 }
 
 
@@ -131,8 +140,12 @@ class Chart:
     refs: list[Ref] = field(default_factory=list)
     labels: list[Label] = field(default_factory=list)
     legend: list[LegendItem] = field(default_factory=list)
-    #: Nothing to draw: the template says so instead of drawing empty axes.
+    #: Nothing to draw: the template shows `empty_text` instead of empty axes.
     empty: bool = False
+    empty_text: str = "Nothing in the period."
+    #: Whether the description is also shown under the chart (not when the chart's own
+    #: labels already say it all).
+    show_desc: bool = True
 
     @property
     def styles(self) -> dict[str, Style]:
@@ -223,9 +236,12 @@ def stacked_bars(
     x_label: str,
     y_label: str,
     total_label: str = "Total",
+    empty_text: str = "Nothing in the period.",
+    width: float = WIDTH,
 ) -> Chart:
     """Counts per category, stacked by series (bottom first); series that are zero
-    everywhere are left out of bars and legend (the table keeps every column)."""
+    everywhere are left out of bars and legend (the table keeps every column). A wider
+    `width` gives the bars more room at the same text size (a chart across the page)."""
     shown = [s for s in series if any(v > 0 for v in s.values)]
     totals = [sum(s.values[i] for s in series) for i in range(len(categories))]
     table = Table(
@@ -236,14 +252,24 @@ def stacked_bars(
             for i, c in enumerate(categories)
         ],
     )
-    chart = Chart(chart_id, title, desc, table, x_label=x_label, y_label=y_label)
+    chart = Chart(
+        chart_id,
+        title,
+        desc,
+        table,
+        width=width,
+        plot=(LEFT, TOP, width - RIGHT, HEIGHT - BOTTOM),
+        x_label=x_label,
+        y_label=y_label,
+        empty_text=empty_text,
+    )
     if not any(totals):
         chart.empty = True
         return chart
     maximum, step = _scale_max(totals, integer=True)
     plot = chart.plot
     band, centre = _bands(len(categories), plot)
-    width = min(band * 0.72, 28.0)
+    width = min(band * 0.72, 48.0)
     chart.y_ticks = _y_ticks(maximum, step, plot, _count)
     chart.x_ticks = _x_ticks(categories, centre)
     for i, category in enumerate(categories):
@@ -282,6 +308,7 @@ def line(
     text: Callable[[float | None], str],
     maximum: float | None = None,
     refs: Sequence[tuple[float, str]] = (),
+    empty_text: str = "Nothing in the period.",
 ) -> Chart:
     """One value per category joined by a line, broken where a value is None (no
     denominator, 08 K3); each point is marked. `maximum` fixes the axis (1.0 for
@@ -291,7 +318,9 @@ def line(
         [x_label, value_label],
         [[c.long, text(v)] for c, v in zip(categories, values, strict=True)],
     )
-    chart = Chart(chart_id, title, desc, table, x_label=x_label, y_label=y_label)
+    chart = Chart(
+        chart_id, title, desc, table, x_label=x_label, y_label=y_label, empty_text=empty_text
+    )
     present = [v for v in values if v is not None]
     if not present:
         chart.empty = True
@@ -335,6 +364,7 @@ def horizontal_bars(
     desc: str,
     head: Sequence[str],
     text: Callable[[float], str] = _count,
+    empty_text: str = "Nothing in the period.",
 ) -> Chart:
     """One labelled bar per item, its value (`text`) and share written beside it (no
     legend needed: every bar is named where it stands)."""
@@ -346,10 +376,18 @@ def horizontal_bars(
     table = Table(
         title, head, [[item.label, text(item.value), share(item.value)] for item in items]
     )
-    row, label_w, value_w = 30.0, 190.0, 96.0
+    row, label_w, value_w = 30.0, 180.0, 150.0
     height = TOP + row * len(items) + 8
     x0, x1 = label_w, WIDTH - value_w
-    chart = Chart(chart_id, title, desc, table, height=height, plot=(x0, TOP, x1, height - 8))
+    chart = Chart(
+        chart_id,
+        title,
+        desc,
+        table,
+        height=height,
+        plot=(x0, TOP, x1, height - 8),
+        empty_text=empty_text,
+    )
     if not total:
         chart.empty = True
         return chart

@@ -386,6 +386,8 @@ def seconds_text(value: float | None) -> str:
 
 
 ENV.filters["seconds"] = seconds_text
+#: The coordinate width of a chart across the whole page (two columns' worth).
+WIDE: Final = 1240
 
 
 def service_figures(
@@ -431,23 +433,24 @@ def service_figures(
         ),
         x_label=x_label,
         y_label="Tasks",
+        empty_text="No tasks in the period.",
+        width=WIDE,
     )
     sl = whole.kpis.service_level
+    gap = f"A gap is {'an hour' if unit == 'hour' else 'a day'} without queued tasks."
     sl_chart = charts.line(
         "chart-sl",
         f"Service level per {unit}",
         cats,
         [p.kpis.service_level for p in points],
-        desc=(
-            f"Service level over the whole period: {percent(sl)}. A gap is a {unit} "
-            "without queued tasks."
-        ),
+        desc=f"Service level over the whole period: {percent(sl)}. {gap}",
         x_label=x_label,
         y_label="Answered in time",
         value_label="Service level",
         text=percent,
         maximum=1.0,
         refs=[(sl, f"Period {percent(sl)}")] if sl is not None else [],
+        empty_text="No queued tasks in the period.",
     )
     asa = whole.kpis.asa_s
     refs = [(float(threshold_s), f"Threshold {threshold_s} s")] if threshold_s else []
@@ -457,7 +460,7 @@ def service_figures(
         cats,
         [p.kpis.asa_s for p in points],
         desc=(
-            f"Average speed of answer over the whole period: {seconds_text(asa)}."
+            f"Average speed of answer over the whole period: {seconds_text(asa)}. {gap}"
             + (f" The answer-time threshold is {threshold_s} s." if threshold_s else "")
         ),
         x_label=x_label,
@@ -465,6 +468,7 @@ def service_figures(
         value_label="ASA",
         text=seconds_text,
         refs=refs,
+        empty_text="No answered queued tasks in the period.",
     )
     groups = _groups(whole.counts)
     shown = [(g, n) for g, n in groups if n or g.value <= 5]
@@ -478,11 +482,14 @@ def service_figures(
             else "No tasks in the period."
         ),
         head=["Outcome group", "Tasks", "Share"],
+        empty_text="No tasks in the period.",
     )
+    outcomes.show_desc = False  # every bar is labelled where it stands
     return {
         "kpis": whole.kpis,
         "counts": whole.counts,
-        "charts": [volume, outcomes, sl_chart, asa_chart],
+        "wide": volume,
+        "charts": [sl_chart, asa_chart, outcomes],
         "all": _all_kpis(whole.kpis),
     }
 
@@ -546,7 +553,7 @@ def user_figures(
         [
             charts.Series("accepted", "Accepted", [float(p.accepted) for p in points]),
             charts.Series("missed", "Missed", [float(p.missed) for p in points]),
-            charts.Series("outbound_not_accepted", "Other", [float(n) for n in other]),
+            charts.Series("other", "Other", [float(n) for n in other]),
         ],
         desc=(
             f"{whole.offered} offers in the period: {whole.accepted} accepted, "
@@ -554,11 +561,31 @@ def user_figures(
         ),
         x_label=x_label,
         y_label="Offers",
+        empty_text="No offers in the period.",
+        width=WIDE,
     )
-    found: list[charts.Chart] = [sessions]
+    found: list[charts.Chart] = []
     if view.states:
         found.append(_state_chart(whole))
-    return {"kpis": whole, "charts": found}
+    return {"kpis": whole, "wide": sessions, "charts": found, "all": _all_user(whole)}
+
+
+def _all_user(k: UserKpis) -> list[tuple[str, str, str]]:
+    """Every figure of 08 §9 LD2 for a user: (name, value, what it means)."""
+    return [
+        ("Offered", str(k.offered), "Offers and pick-ups of sessions that began in the period."),
+        ("Accepted", str(k.accepted), "The user answered."),
+        ("Declined", str(k.declined), "The user declined the offer."),
+        ("RONA", str(k.rona), "Not answered in time (redirection on no answer)."),
+        ("Withdrawn", str(k.cancelled), "Taken by someone else, or the customer left."),
+        ("Missed", str(k.missed), "Declined, RONA and withdrawn together."),
+        ("Handled", str(k.handled), "Answered, including transfers."),
+        ("Transferred", str(k.transferred), "Handed on to another target."),
+        ("Ringing", seconds_text(k.mean_ring_s), "Average time an offer rang."),
+        ("Talk time", seconds_text(k.mean_connected_s), "Average connected time per answer."),
+        ("Hold", seconds_text(k.mean_hold_s), "Average time on hold per answer."),
+        ("After-call work", seconds_text(k.mean_acw_s), "Average after-call work per answer."),
+    ]
 
 
 #: Reporting states in the order a state chart lists them (08 §2.1).
@@ -572,27 +599,17 @@ STATE_ORDER: Final = (
     "presence_unavailable",
     "off_duty",
 )
-STATE_STYLE: Final = {
-    "available": "outbound_accepted",
-    "ringing": "not_handled",
-    "in_task": "handled_by_user",
-    "in_acw": "error",
-    "rona": "hangup_by_customer",
-    "not_available": "outbound_not_accepted",
-    "presence_unavailable": "handled_by_system",
-    "off_duty": "outbound_not_accepted",
-}
 
 
 def _state_chart(kpis: UserKpis) -> charts.Chart:
     seconds = kpis.state_seconds
     items = [
-        charts.Item(STATE_STYLE[s], STATE_LABELS[s], seconds.get(s, 0.0))
+        charts.Item(f"state_{s}", STATE_LABELS[s], seconds.get(s, 0.0))
         for s in STATE_ORDER
         if seconds.get(s)
     ]
     signed_in = sum(i.value for i in items)
-    return charts.horizontal_bars(
+    chart = charts.horizontal_bars(
         "chart-user-states",
         "Time by state (signed in)",
         items,
@@ -605,7 +622,10 @@ def _state_chart(kpis: UserKpis) -> charts.Chart:
         ),
         head=["State", "Time", "Share"],
         text=duration,
+        empty_text="No state time recorded in the period.",
     )
+    chart.show_desc = False  # every bar is labelled where it stands
+    return chart
 
 
 # ---------------------------------------------------------------------- the sessions list
