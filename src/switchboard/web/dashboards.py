@@ -915,9 +915,7 @@ async def service_dashboard(
         filters.modality_value,
         choice.threshold_s,
     )
-    listed = await asyncio.to_thread(
-        _read_list, tenancy.db, tenant_id, choice.list_scope, filters.page
-    )
+    listed = await _list_unless_figures_only(request, tenant_id, choice.list_scope, filters)
     context = {
         "viewer": choice.frame,
         "tab": "services",
@@ -932,10 +930,22 @@ async def service_dashboard(
         "chosen": choice.chosen,
         "threshold_s": choice.threshold_s,
         "figures": figures,
-        "self_url": "/reports/services?" + filters.query(page=1),
+        "self_url": "/reports/services?" + filters.query(page=1) + "&part=figures",
         **_list_context(choice.list_scope, listed, filters, choice.zone),
     }
     return render(request, "dashboards/services.html", context)
+
+
+async def _list_unless_figures_only(
+    request: Request, tenant_id: str, scope: ListScope, filters: Filters
+) -> dict[str, Any]:
+    """The list's page, unless the page only refreshes its figures (`part=figures`, the
+    periodic refresh, which keeps nothing of the rest)."""
+    if request.query_params.get("part") == "figures":
+        return {"total": 0, "page": 1, "pages": 1, "rows": []}
+    return await asyncio.to_thread(
+        _read_list, request.app.state.tenancy.db, tenant_id, scope, filters.page
+    )
 
 
 def _list_context(
@@ -1116,9 +1126,7 @@ async def _user_dashboard(request: Request, actor: Actor, user_id: str | None) -
     figures = await asyncio.to_thread(
         user_figures, tenancy.db, tenant_id, choice.span, choice.user.id, choice.view
     )
-    listed = await asyncio.to_thread(
-        _read_list, tenancy.db, tenant_id, choice.list_scope, filters.page
-    )
+    listed = await _list_unless_figures_only(request, tenant_id, choice.list_scope, filters)
     context = {
         "viewer": choice.frame,
         "tab": "users",
@@ -1133,7 +1141,7 @@ async def _user_dashboard(request: Request, actor: Actor, user_id: str | None) -
         "person": choice.user,
         "view": choice.view,
         "figures": figures,
-        "self_url": f"/reports/users/{choice.user.id}?" + filters.query(page=1),
+        "self_url": f"/reports/users/{choice.user.id}?" + filters.query(page=1) + "&part=figures",
         **_list_context(choice.list_scope, listed, filters, choice.zone),
     }
     return render(request, "dashboards/users.html", context)
