@@ -115,9 +115,9 @@ def test_the_service_tiles_and_charts_are_the_kpis_of_the_period(
     span = next(s for s in spans if s.period == shown)  # the page's: the hour may turn
     kpis = service_kpis(demo.tenancy.db, DEMO_TENANT_ID, shown)  # inbound, as the page
     assert _tiles(doc) == {
-        "tasks": str(kpis.tasks),
-        "handled_by_user": str(kpis.handled_by_user),
-        "queue_hangups": str(kpis.queue_hangups),
+        "tasks": f"{kpis.tasks:,}",
+        "handled_by_user": f"{kpis.handled_by_user:,}",
+        "queue_hangups": f"{kpis.queue_hangups:,}",
         "service_level": percent(kpis.service_level),
         "asa_s": seconds_text(kpis.asa_s),
         "queue_abandon_rate": percent(kpis.queue_abandon_rate),
@@ -132,10 +132,10 @@ def test_the_service_tiles_and_charts_are_the_kpis_of_the_period(
     assert len(volume) == len(levels) == len(span.buckets)
     for bucket, bars, level, answer in zip(span.buckets, volume, levels, answers, strict=True):
         expected = service_kpis(demo.tenancy.db, DEMO_TENANT_ID, bucket)
-        assert int(bars[-1].replace("\u2009", "")) == expected.tasks
+        assert int(bars[-1].replace(",", "")) == expected.tasks
         assert level[1] == percent(expected.service_level)
         assert answer[1] == seconds_text(expected.asa_s)
-    outcomes = {row[0]: int(row[1].replace("\u2009", "")) for row in _table(doc, "chart-outcomes")}
+    outcomes = {row[0]: int(row[1].replace(",", "")) for row in _table(doc, "chart-outcomes")}
     assert sum(outcomes.values()) == kpis.tasks
     assert outcomes["Handled by an agent"] == kpis.handled_by_user
 
@@ -158,7 +158,7 @@ def test_a_service_and_a_direction_narrow_the_figures(
         modality="chat",
     )
     assert kpis.tasks > 0
-    assert _tiles(doc)["tasks"] == str(kpis.tasks)
+    assert _tiles(doc)["tasks"] == f"{kpis.tasks:,}"
     assert _tiles(doc)["service_level"] == percent(kpis.service_level)
 
 
@@ -167,9 +167,9 @@ def test_a_users_tiles_are_their_kpis(demo: Demo, people: dict[str, Person]) -> 
     mine = user_kpis(demo.tenancy.db, DEMO_TENANT_ID, _period(doc), user_ids=["user-chloe"])
     assert mine.offered > 0
     tiles = _tiles(doc)
-    assert tiles["offered"] == str(mine.offered)
-    assert tiles["accepted"] == str(mine.accepted)
-    assert tiles["missed"] == str(mine.missed)
+    assert tiles["offered"] == f"{mine.offered:,}"
+    assert tiles["accepted"] == f"{mine.accepted:,}"
+    assert tiles["missed"] == f"{mine.missed:,}"
     assert tiles["mean_connected_s"] == seconds_text(mine.mean_connected_s)
     assert tiles["mean_acw_s"] == seconds_text(mine.mean_acw_s)
     states = _table(doc, "chart-user-states")  # Sam supervises Chloé's OU: states shown
@@ -190,7 +190,7 @@ def test_the_supervisor_reads_the_services_of_their_ou_only(
     assert offered == SERVICE_OU
     period = _period(doc)
     kpis = service_kpis(demo.tenancy.db, DEMO_TENANT_ID, period, service_ids=SERVICE_OU)
-    assert _tiles(doc)["tasks"] == str(kpis.tasks)
+    assert _tiles(doc)["tasks"] == f"{kpis.tasks:,}"
     assert demo.get("/reports/services?period=7d&service=svc-sales", sam).status_code == 404
     assert demo.get("/reports/sessions.csv?period=7d&service=svc-sales", sam).status_code == 404
     listed = _csv(demo.get("/reports/sessions.csv?period=7d&direction=all", sam))
@@ -221,7 +221,7 @@ def test_an_owner_reads_their_own_service_only(demo: Demo, people: dict[str, Per
         user_ids=["user-jon"],
         service_ids=["svc-sales"],
     )
-    assert _tiles(jon)["offered"] == str(mine.offered)
+    assert _tiles(jon)["offered"] == f"{mine.offered:,}"
     assert not _id(jon, "chart-user-states")
     assert demo.get("/reports/users/user-chloe", lena).status_code == 404  # support only
 
@@ -320,7 +320,7 @@ def test_the_list_pages_newest_first_and_the_csv_holds_every_filtered_row(
     assert starts == sorted(starts, reverse=True)
     # The customer-hung-up count is the outcome chart's (the KPIs' counts).
     doc = _doc(demo.get("/reports/services?period=7d", admin))
-    outcomes = {row[0]: int(row[1].replace("\u2009", "")) for row in _table(doc, "chart-outcomes")}
+    outcomes = {row[0]: int(row[1].replace(",", "")) for row in _table(doc, "chart-outcomes")}
     assert outcomes["Customer hung up"] == total
     # Paging: 50 a page, the pages joined are the CSV's rows in its order.
     ids: list[str] = []

@@ -213,7 +213,7 @@ def _x_ticks(categories: Sequence[Category], centre: Callable[[int], float]) -> 
 
 
 def _count(value: float) -> str:
-    return f"{value:,.0f}".replace(",", "\u2009")  # thin space between thousands
+    return f"{value:,.0f}"
 
 
 # ---------------------------------------------------------------------- charts

@@ -426,7 +426,7 @@ def service_figures(
         cats,
         volume_series,
         desc=(
-            f"{total} tasks in the period; the busiest {unit} was {cats[busiest].long} "
+            f"{total:,} tasks in the period; the busiest {unit} was {cats[busiest].long} "
             f"with {points[busiest].counts.tasks}."
             if total
             else "No tasks in the period."
@@ -497,11 +497,11 @@ def service_figures(
 def _all_kpis(k: ServiceKpis) -> list[tuple[str, str, str]]:
     """Every KPI of 08 §5: (name, value, what it means)."""
     return [
-        ("Tasks", str(k.tasks), "Sessions that started in the period."),
-        ("Accepted by the system", str(k.accepted_by_system), "The workflow accepted them."),
-        ("Queued", str(k.queued), "Reached the queue."),
-        ("Answered by an agent", str(k.handled_by_user), "An agent was connected."),
-        ("Abandoned in queue", str(k.queue_hangups), "The customer hung up while queued."),
+        ("Tasks", f"{k.tasks:,}", "Sessions that started in the period."),
+        ("Accepted by the system", f"{k.accepted_by_system:,}", "The workflow accepted them."),
+        ("Queued", f"{k.queued:,}", "Reached the queue."),
+        ("Answered by an agent", f"{k.handled_by_user:,}", "An agent was connected."),
+        ("Abandoned in queue", f"{k.queue_hangups:,}", "The customer hung up while queued."),
         ("Reachability", percent(k.reachability), "Queued tasks an agent answered."),
         (
             "Service level",
@@ -820,7 +820,7 @@ class ServiceChoice:
 
 
 def _service_choice(
-    actor: Actor, engine: Engine, request: Request, filters: Filters, base: str, csv: str
+    actor: Actor, engine: Engine, filters: Filters, base: str, csv: str
 ) -> ServiceChoice:
     access = actor.access(engine)
     reach = reach_of(access, engine)
@@ -897,7 +897,7 @@ async def service_dashboard(
 
     def read(engine: Engine) -> ServiceChoice:
         choice = _service_choice(
-            actor, engine, request, filters, "/ui/reports/sessions", "/reports/sessions.csv"
+            actor, engine, filters, "/ui/reports/sessions", "/reports/sessions.csv"
         )
         choice.frame = viewer(engine, actor, request, active="reports")
         return choice
@@ -983,7 +983,7 @@ async def sessions_fragment(
 
     def read(engine: Engine) -> ServiceChoice:
         return _service_choice(
-            actor, engine, request, filters, "/ui/reports/sessions", "/reports/sessions.csv"
+            actor, engine, filters, "/ui/reports/sessions", "/reports/sessions.csv"
         )
 
     choice = await actor.run(read)
@@ -1010,7 +1010,7 @@ async def sessions_export(
 
     def read(engine: Engine) -> ServiceChoice:
         return _service_choice(
-            actor, engine, request, filters, "/ui/reports/sessions", "/reports/sessions.csv"
+            actor, engine, filters, "/ui/reports/sessions", "/reports/sessions.csv"
         )
 
     choice = await actor.run(read)
@@ -1034,9 +1034,7 @@ class UserChoice:
     list_scope: ListScope | None
 
 
-def _user_choice(
-    actor: Actor, engine: Engine, request: Request, filters: Filters, user_id: str | None
-) -> UserChoice:
+def _user_choice(actor: Actor, engine: Engine, filters: Filters, user_id: str | None) -> UserChoice:
     access = actor.access(engine)
     reach = reach_of(access, engine)
     st = engine.state
@@ -1115,7 +1113,7 @@ async def _user_dashboard(request: Request, actor: Actor, user_id: str | None) -
     filters = Filters.read(request, direction="all")
 
     def read(engine: Engine) -> UserChoice:
-        choice = _user_choice(actor, engine, request, filters, user_id)
+        choice = _user_choice(actor, engine, filters, user_id)
         choice.frame = viewer(engine, actor, request, active="reports")
         return choice
 
@@ -1155,7 +1153,7 @@ async def user_sessions_fragment(
     filters = Filters.read(request, direction="all")
 
     def read(engine: Engine) -> UserChoice:
-        return _user_choice(actor, engine, request, filters, user_id)
+        return _user_choice(actor, engine, filters, user_id)
 
     choice = await actor.run(read)
     assert choice.list_scope is not None
@@ -1181,7 +1179,7 @@ async def user_sessions_export(
     filters = Filters.read(request, direction="all")
 
     def read(engine: Engine) -> UserChoice:
-        return _user_choice(actor, engine, request, filters, user_id)
+        return _user_choice(actor, engine, filters, user_id)
 
     choice = await actor.run(read)
     assert choice.list_scope is not None
