@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 from browser_harness import SCREENSHOTS, Shots, chromium, signed_in
+from test_browser_keyboard import _CONTROLS
 from web_harness import make_tenancy
 
 from switchboard.api.demo import ensure_demo
@@ -165,6 +166,10 @@ def test_a_supervisor_reads_the_service_dashboard_filters_and_downloads(
     )
     assert page.locator("#chart-user-states svg[role=img]").count() == 1
     report_shots(page, "user-chloe-7-days")
+    for path in ("/reports/services?period=7d", "/reports/users/user-chloe?period=7d"):
+        page.goto(reports_server + path)
+        controls = page.evaluate(_CONTROLS)
+        assert controls and [c for c in controls if not c["name"]] == [], path
     assert not sam.errors, sam.errors
 
 
@@ -177,8 +182,11 @@ def test_an_agent_sees_only_their_own_figures(
     assert page.get_by_role("link", name="My figures").get_attribute("aria-current") == "page"
     assert page.get_by_role("link", name="Services").count() == 0
     assert page.get_by_label("Person").count() == 0
-    page.get_by_text("Last 30 days", exact=True).click()
+    # The period switch from the keyboard: a radio group, arrows move (and wrap around).
+    page.locator("#period-today").focus()
+    page.keyboard.press("ArrowLeft")
     page.wait_for_url("**period=30d**")
+    assert page.evaluate("document.activeElement.id") == "period-30d"  # focus stays
     page.wait_for_function("document.querySelector('#span-title').textContent.includes('to')")
     report_shots(page, "agent-own-30-days")
     answer = page.request.get(reports_server + "/reports/services")
