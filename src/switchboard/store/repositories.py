@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -158,6 +158,7 @@ def _refusals(unique: str, foreign_key: str) -> Iterator[None]:
 # ---------------------------------------------------------------------- records
 
 _R = TypeVar("_R")
+_A = TypeVar("_A")
 
 
 @dataclass(frozen=True, slots=True)
@@ -695,8 +696,81 @@ class ApiKeyRepository(_TenantBound):
 # ---------------------------------------------------------------------- accounts
 
 
-class AccountRepository(_TenantBound):
+class _Accounts(Generic[_A]):
+    """What both kinds of local account do once created: look up, change the password
+    hash, count failed sign-ins (spec 10 L3)."""
+
+    _table: ClassVar[Table]
+    _type: type[_A]
+
+    def _transaction(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _mine(self) -> Any:
+        raise NotImplementedError
+
+    def get(self, account_id: str) -> _A | None:
+        return self._one(self._table.c.id == account_id)
+
+    def by_username(self, username: str) -> _A | None:
+        """The account with exactly this username (the caller normalises it first)."""
+        return self._one(self._table.c.username == username)
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> bool:
+        """Replace the hash (a changed password, or a rehash at sign-in, spec 10 L1)."""
+        statement = (
+            update(self._table)
+            .where(self._mine(), self._table.c.id == account_id)
+            .values(password_hash=password_hash)
+        )
+        with self._transaction(write=True) as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def record_failure(
+        self,
+        account_id: str,
+        *,
+        window: timedelta,
+        delay_for: Callable[[int], timedelta | None],
+        now: datetime | None = None,
+    ) -> _A | None:
+        """Count a failed sign-in and set the delay; return the updated account.
+
+        Failures are counted in a window that starts at the first failure: a
+        failure more than `window` after `failed_since` starts a new count at 1.
+        `delay_for(failed_count)` gives how long further attempts wait (None or
+        zero: no delay), so the policy — 5 failures in 15 minutes, then 1 s
+        doubling up to 15 min (spec 10 L3) — stays with the caller. The read and
+        the update are one transaction (the row is locked), so concurrent
+        failures are all counted. None if the account is not one of these.
+        """
+        condition = and_(self._mine(), self._table.c.id == account_id)
+        with self._transaction(write=True) as connection:
+            row = _count_failure(connection, self._table, condition, window, delay_for, _utc(now))
+        return None if row is None else _record(self._type, row)
+
+    def record_success(self, account_id: str) -> bool:
+        """Clear the failure count and any delay after a successful sign-in."""
+        statement = (
+            update(self._table)
+            .where(self._mine(), self._table.c.id == account_id)
+            .values(failed_count=0, failed_since=None, delay_until=None)
+        )
+        with self._transaction(write=True) as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def _one(self, condition: Any) -> _A | None:
+        query = select(self._table).where(self._mine(), condition)
+        with self._transaction() as connection:
+            row = connection.execute(query).mappings().one_or_none()
+        return None if row is None else _record(self._type, row)
+
+
+class AccountRepository(_TenantBound, _Accounts[Account]):
     """The local accounts of one tenant (spec 10 §1.3)."""
+
+    _table = accounts
+    _type = Account
 
     def create(
         self,
@@ -730,9 +804,6 @@ class AccountRepository(_TenantBound):
             connection.execute(insert(accounts).values(dataclasses.asdict(account)))
         return account
 
-    def get(self, account_id: str) -> Account | None:
-        return self._one(accounts.c.id == account_id)
-
     def by_user(self, user_id: str) -> Account | None:
         """The local account of a configured user, if they have one."""
         return self._one(accounts.c.user_id == user_id)
@@ -748,59 +819,6 @@ class AccountRepository(_TenantBound):
                 )
             )
             return connection.execute(statement).rowcount == 1
-
-    def by_username(self, username: str) -> Account | None:
-        """The account with exactly this username (the caller normalises it first)."""
-        return self._one(accounts.c.username == username)
-
-    def set_password_hash(self, account_id: str, password_hash: str) -> bool:
-        """Replace the hash (a changed password, or a rehash at sign-in, spec 10 L1)."""
-        statement = (
-            update(accounts)
-            .where(self._mine(), accounts.c.id == account_id)
-            .values(password_hash=password_hash)
-        )
-        with self._transaction(write=True) as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def record_failure(
-        self,
-        account_id: str,
-        *,
-        window: timedelta,
-        delay_for: Callable[[int], timedelta | None],
-        now: datetime | None = None,
-    ) -> Account | None:
-        """Count a failed sign-in and set the delay; return the updated account.
-
-        Failures are counted in a window that starts at the first failure: a
-        failure more than `window` after `failed_since` starts a new count at 1.
-        `delay_for(failed_count)` gives how long further attempts wait (None or
-        zero: no delay), so the policy — 5 failures in 15 minutes, then 1 s
-        doubling up to 15 min (spec 10 L3) — stays with the caller. The read and
-        the update are one transaction (the row is locked), so concurrent
-        failures are all counted. None if the account is not the tenant's.
-        """
-        condition = and_(self._mine(), accounts.c.id == account_id)
-        with self._transaction(write=True) as connection:
-            row = _count_failure(connection, accounts, condition, window, delay_for, _utc(now))
-        return None if row is None else _record(Account, row)
-
-    def record_success(self, account_id: str) -> bool:
-        """Clear the failure count and any delay after a successful sign-in."""
-        statement = (
-            update(accounts)
-            .where(self._mine(), accounts.c.id == account_id)
-            .values(failed_count=0, failed_since=None, delay_until=None)
-        )
-        with self._transaction(write=True) as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def _one(self, condition: Any) -> Account | None:
-        query = select(accounts).where(self._mine(), condition)
-        with self._transaction() as connection:
-            row = connection.execute(query).mappings().one_or_none()
-        return None if row is None else _record(Account, row)
 
     def _mine(self) -> Any:
         return accounts.c.tenant_id == self.tenant_id
@@ -952,15 +970,30 @@ class SystemSession:
         return self.revoked_at is None and now < self.expires_at
 
 
-class SystemAccountRepository:
+class _SystemLevel:
+    """A repository above the tenants: its transactions carry no tenant, it sees every row."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        with transaction(self.engine, write=write) as connection:
+            yield connection
+
+    def _mine(self) -> Any:
+        return true()
+
+
+class SystemAccountRepository(_SystemLevel, _Accounts[SystemAccount]):
     """Local accounts of system and partner administrators: system-level, no tenant.
 
     Usernames are unique among system accounts (their own namespace: a tenant's
     usernames may repeat them). The caller normalises usernames and hashes passwords.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    _table = system_accounts
+    _type = SystemAccount
 
     def create(
         self,
@@ -1000,12 +1033,6 @@ class SystemAccountRepository:
             connection.execute(insert(system_accounts).values(dataclasses.asdict(account)))
         return account
 
-    def get(self, account_id: str) -> SystemAccount | None:
-        return self._one(system_accounts.c.id == account_id)
-
-    def by_username(self, username: str) -> SystemAccount | None:
-        return self._one(system_accounts.c.username == username)
-
     def list(self) -> tuple[SystemAccount, ...]:
         query = select(system_accounts).order_by(system_accounts.c.username)
         with transaction(self.engine) as connection:
@@ -1021,55 +1048,12 @@ class SystemAccountRepository:
             statement = delete(system_accounts).where(system_accounts.c.id == account_id)
             return connection.execute(statement).rowcount == 1
 
-    def set_password_hash(self, account_id: str, password_hash: str) -> bool:
-        statement = (
-            update(system_accounts)
-            .where(system_accounts.c.id == account_id)
-            .values(password_hash=password_hash)
-        )
-        with transaction(self.engine, write=True) as connection:
-            return connection.execute(statement).rowcount == 1
 
-    def record_failure(
-        self,
-        account_id: str,
-        *,
-        window: timedelta,
-        delay_for: Callable[[int], timedelta | None],
-        now: datetime | None = None,
-    ) -> SystemAccount | None:
-        """As `AccountRepository.record_failure`."""
-        condition = system_accounts.c.id == account_id
-        with transaction(self.engine, write=True) as connection:
-            row = _count_failure(
-                connection, system_accounts, condition, window, delay_for, _utc(now)
-            )
-        return None if row is None else _record(SystemAccount, row)
-
-    def record_success(self, account_id: str) -> bool:
-        statement = (
-            update(system_accounts)
-            .where(system_accounts.c.id == account_id)
-            .values(failed_count=0, failed_since=None, delay_until=None)
-        )
-        with transaction(self.engine, write=True) as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def _one(self, condition: Any) -> SystemAccount | None:
-        with transaction(self.engine) as connection:
-            query = select(system_accounts).where(condition)
-            row = connection.execute(query).mappings().one_or_none()
-        return None if row is None else _record(SystemAccount, row)
-
-
-class SystemSessionRepository(_Sessions):
+class SystemSessionRepository(_SystemLevel, _Sessions):
     """The browser sessions of system accounts (as `WebSessionRepository`, no tenant)."""
 
     _table = system_sessions
     _type = SystemSession
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
 
     def create(
         self,
@@ -1103,11 +1087,3 @@ class SystemSessionRepository(_Sessions):
     def get(self, id_hash: str) -> SystemSession | None:
         found: SystemSession | None = super().get(id_hash)
         return found
-
-    @contextmanager
-    def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
-        with transaction(self.engine, write=write) as connection:
-            yield connection
-
-    def _mine(self) -> Any:
-        return true()
