@@ -14,7 +14,6 @@ plain.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import multiprocessing as mp
 import queue
@@ -27,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from switchboard.cli import bench_api, bench_odata
+from switchboard.cli.bench_report import emit, ms_percentile, plot_two_runs, print_verdict
 from switchboard.cli.progress import progress_bar
 
 TARGETS = {
@@ -77,11 +77,10 @@ def register(commands: Any) -> None:
     bench_odata.register(which)  # `switchboard bench odata`
 
 
-def _child(options: dict[str, Any], journal: bool, channel: Any) -> None:
-    """One measured run in a fresh process (so peak RSS belongs to this run alone)."""
+def routing_inputs(options: dict[str, Any]) -> tuple[Any, Any]:
+    """The seeded scenario and traffic of a routing run: the same for every kind of run."""
     from switchboard.engine.scenarios import large_scenario
-    from switchboard.engine.simulation import Simulator, TrafficParams
-    from switchboard.store.journal import SqliteJournal
+    from switchboard.engine.simulation import TrafficParams
 
     scenario = large_scenario(
         agents=options["agents"],
@@ -98,6 +97,53 @@ def _child(options: dict[str, Any], journal: bool, channel: Any) -> None:
         seed=options["seed"],
         ring_s=options["ring_time"],
     )
+    return scenario, params
+
+
+class ProgressSender:
+    """A child's progress callback: routed calls go to the parent in lots of 1,000."""
+
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.sent = 0
+
+    def __call__(self, n: int) -> None:
+        self.sent += n
+        if self.sent >= 1_000:
+            self.channel.put(("progress", self.sent))
+            self.sent = 0
+
+    def flush(self) -> None:
+        """Send what is left once the run is over."""
+        self.channel.put(("progress", self.sent))
+
+
+def routing_figures(result: Any, wall: float, decisions: list[int]) -> dict[str, Any]:
+    """The figures of one routing run; `decisions` are the dispatch decisions' times in ns."""
+    decisions.sort()
+    return {
+        "calls": result.calls,
+        "events": result.events,
+        "wall_s": wall,
+        "lifecycles_per_s": result.calls / wall,
+        "events_per_s": result.events / wall,
+        "decisions": len(decisions),
+        "decision_p50_ms": ms_percentile(decisions, 0.50),
+        "decision_p99_ms": ms_percentile(decisions, 0.99),
+        "decision_max_ms": decisions[-1] / 1e6 if decisions else 0.0,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "service_level": result.service_level,
+        "asa_seconds": result.asa_seconds,
+        "sweeper_recoveries": result.sweeper_recoveries,
+    }
+
+
+def _child(options: dict[str, Any], journal: bool, channel: Any) -> None:
+    """One measured run in a fresh process (so peak RSS belongs to this run alone)."""
+    from switchboard.engine.simulation import Simulator
+    from switchboard.store.journal import SqliteJournal
+
+    scenario, params = routing_inputs(options)
     store = None
     if journal:
         path = Path(options["journal_path"])
@@ -111,51 +157,42 @@ def _child(options: dict[str, Any], journal: bool, channel: Any) -> None:
     def hook(engine: Any) -> None:
         engine.metrics.decision_ns = decisions
 
-    sent = 0
-
-    def progress(n: int) -> None:
-        nonlocal sent
-        sent += n
-        if sent >= 1_000:
-            channel.put(("progress", sent))
-            sent = 0
-
+    progress = ProgressSender(channel)
     sim = Simulator(scenario, params, journal=store, progress=progress, engine_hook=hook)
     decisions.clear()  # leave out the configuration phase
     start = time.perf_counter()
     result = sim.run()
     wall = time.perf_counter() - start
-    channel.put(("progress", sent))
+    progress.flush()
     if store is not None:
         store.close()
-    decisions.sort()
+    channel.put(("result", {"journal": journal, **routing_figures(result, wall, decisions)}))
 
-    def pct(q: float) -> float:
-        return (
-            decisions[min(len(decisions) - 1, int(q * len(decisions)))] / 1e6 if decisions else 0.0
-        )
 
-    channel.put(
-        (
-            "result",
-            {
-                "journal": journal,
-                "calls": result.calls,
-                "events": result.events,
-                "wall_s": wall,
-                "lifecycles_per_s": result.calls / wall,
-                "events_per_s": result.events / wall,
-                "decisions": len(decisions),
-                "decision_p50_ms": pct(0.50),
-                "decision_p99_ms": pct(0.99),
-                "decision_max_ms": decisions[-1] / 1e6 if decisions else 0.0,
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "service_level": result.service_level,
-                "asa_seconds": result.asa_seconds,
-                "sweeper_recoveries": result.sweeper_recoveries,
-            },
-        )
-    )
+def run_child(ctx: Any, target: Any, args: tuple[Any, ...], advance: Any) -> dict[str, Any]:
+    """Run `target(*args, channel)` in a fresh process of `ctx`, passing its progress to
+    `advance` until it reports its result; raises if it ends without one or fails."""
+    channel = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, channel))
+    proc.start()
+    while True:
+        try:
+            kind, payload = channel.get(timeout=1.0)
+        except queue.Empty:
+            if not proc.is_alive():
+                raise RuntimeError(
+                    f"benchmark child exited with {proc.exitcode} before reporting"
+                ) from None
+            continue
+        if kind == "progress":
+            advance(payload)
+        else:
+            result: dict[str, Any] = payload
+            break
+    proc.join()
+    if proc.exitcode:
+        raise RuntimeError(f"benchmark child exited with {proc.exitcode}")
+    return result
 
 
 def measure(options: dict[str, Any], *, show: bool) -> dict[str, Any]:
@@ -163,26 +200,8 @@ def measure(options: dict[str, Any], *, show: bool) -> dict[str, Any]:
     runs: dict[str, dict[str, Any]] = {}
     with progress_bar("calls routed", 2 * options["calls"], enabled=show) as advance:
         for journal in (False, True):
-            channel = ctx.Queue()
-            proc = ctx.Process(target=_child, args=(options, journal, channel))
-            proc.start()
-            while True:
-                try:
-                    kind, payload = channel.get(timeout=1.0)
-                except queue.Empty:
-                    if not proc.is_alive():
-                        raise RuntimeError(
-                            f"benchmark child exited with {proc.exitcode} before reporting"
-                        ) from None
-                    continue
-                if kind == "progress":
-                    advance(payload)
-                else:
-                    runs["journal_on" if journal else "journal_off"] = payload
-                    break
-            proc.join()
-            if proc.exitcode:
-                raise RuntimeError(f"benchmark child exited with {proc.exitcode}")
+            name = "journal_on" if journal else "journal_off"
+            runs[name] = run_child(ctx, _child, (options, journal), advance)
     on, off = runs["journal_on"], runs["journal_off"]
     report = {
         "options": options,
@@ -237,20 +256,8 @@ def run_routing(args: argparse.Namespace) -> int:
         from switchboard.cli import bench_voice
 
         report = bench_voice.measure(options, show=not args.json)
-        if args.json:
-            print(json.dumps(report))
-        else:
-            bench_voice.print_report(report)
-        return 0
-    report = measure(options, show=not args.json)
-    if args.plot:
-        plot(args.plot, report)
-        report["plot"] = args.plot
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print_report(report)
-    return 0
+        return emit(args, report, plot=plot, print_report=bench_voice.print_report)
+    return emit(args, measure(options, show=not args.json), plot=plot, print_report=print_report)
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -277,48 +284,25 @@ def print_report(report: dict[str, Any]) -> None:
     for label, key, fmt, target in rows:
         table.add_row(label, fmt.format(off[key]), fmt.format(on[key]), target)
     table.add_row("journal on ÷ off", "", f"{report['journal_ratio']:.2f}", "≥ 0.60")
-    Console().print(table)
-    missed = [k for k, ok in report["meets"].items() if not ok]
-    Console().print("all targets met" if not missed else f"below target: {', '.join(missed)}")
+    console = Console()
+    console.print(table)
+    print_verdict(console, report)
 
 
 def plot(path: str, report: dict[str, Any]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     off, on = report["journal_off"], report["journal_on"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4), dpi=110)
-    left.bar(
-        ["journal off", "journal on"],
-        [off["lifecycles_per_s"], on["lifecycles_per_s"]],
-        color=["#7f8c8d", "#3b6ea8"],
+    plot_two_runs(
+        path,
+        names=("journal off", "journal on"),
+        rates=(off["lifecycles_per_s"], on["lifecycles_per_s"]),
+        rate_label="call lifecycles per second (wall)",
+        target=TARGETS["lifecycles_per_s"],
+        target_label="target",
+        quantiles=("p50", "p99"),
+        latencies=(
+            (off["decision_p50_ms"], off["decision_p99_ms"]),
+            (on["decision_p50_ms"], on["decision_p99_ms"]),
+        ),
+        latency_label="dispatch decision, ms",
+        title="switchboard bench routing",
     )
-    left.axhline(TARGETS["lifecycles_per_s"], color="#c0392b", linestyle="--", label="target")
-    left.set_ylabel("call lifecycles per second (wall)")
-    left.legend()
-    labels = ["p50", "p99"]
-    width = 0.35
-    xs = range(len(labels))
-    right.bar(
-        [x - width / 2 for x in xs],
-        [off["decision_p50_ms"], off["decision_p99_ms"]],
-        width,
-        label="journal off",
-        color="#7f8c8d",
-    )
-    right.bar(
-        [x + width / 2 for x in xs],
-        [on["decision_p50_ms"], on["decision_p99_ms"]],
-        width,
-        label="journal on",
-        color="#3b6ea8",
-    )
-    right.set_xticks(list(xs), labels)
-    right.set_ylabel("dispatch decision, ms")
-    right.legend()
-    fig.suptitle("switchboard bench routing")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

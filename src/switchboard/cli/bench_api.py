@@ -42,6 +42,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from switchboard.cli.bench_report import emit, ms_percentile, plot_two_runs, print_verdict
 from switchboard.cli.progress import progress_bar
 
 TARGETS = {"ratio": 0.5}
@@ -389,9 +390,6 @@ async def _load(
     completed = sum(statuses.values())
     wall = run["wall"]
 
-    def pct(q: float) -> float:
-        return latencies[min(ok - 1, int(q * ok))] / 1e6 if ok else 0.0
-
     server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     figures: dict[str, Any] = {
         "server": served.kind,
@@ -404,9 +402,9 @@ async def _load(
         "wall_s": wall,
         "requests_per_s": ok / wall if wall > 0 else 0.0,
         "mean_ms": sum(latencies) / ok / 1e6 if ok else 0.0,
-        "p50_ms": pct(0.50),
-        "p95_ms": pct(0.95),
-        "p99_ms": pct(0.99),
+        "p50_ms": ms_percentile(latencies, 0.50),
+        "p95_ms": ms_percentile(latencies, 0.95),
+        "p99_ms": ms_percentile(latencies, 0.99),
         "max_ms": latencies[-1] / 1e6 if ok else 0.0,
         "server_cpu_s": server_cpu,
         "server_cpu_ms_per_request": (
@@ -516,15 +514,7 @@ def run_api(args: argparse.Namespace) -> int:
     options = {
         key: getattr(args, key) for key in ("requests", "concurrency", "warmup", "max_seconds")
     }
-    report = measure(options, show=not args.json)
-    if args.plot:
-        plot(args.plot, report)
-        report["plot"] = args.plot
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print_report(report)
-    return 0
+    return emit(args, measure(options, show=not args.json), plot=plot, print_report=print_report)
 
 
 def _ms(value: float | None) -> str:
@@ -587,56 +577,25 @@ def print_report(report: dict[str, Any]) -> None:
     stopped = [k for k in ("baseline", "service") if report[k]["stopped_early"]]
     if stopped:
         console.print(f"stopped at --max-seconds before all requests: {', '.join(stopped)}")
-    missed = [k for k, ok in report["meets"].items() if not ok]
-    console.print("all targets met" if not missed else f"below target: {', '.join(missed)}")
+    print_verdict(console, report)
 
 
 def plot(path: str, report: dict[str, Any]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     base, service = report["baseline"], report["service"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4), dpi=110)
-    left.bar(
-        ["bare ASGI", "service"],
-        [base["requests_per_s"], service["requests_per_s"]],
-        color=["#7f8c8d", "#3b6ea8"],
-    )
-    left.axhline(
-        TARGETS["ratio"] * base["requests_per_s"],
-        color="#c0392b",
-        linestyle="--",
-        label=f"target: {TARGETS['ratio']:.0%} of bare",
-    )
-    left.set_ylabel("requests per second")
-    left.set_title(f"service ÷ bare = {report['ratio']:.2f}")
-    left.legend()
-    labels = ["p50", "p95", "p99"]
-    width = 0.35
-    xs = range(len(labels))
-    right.bar(
-        [x - width / 2 for x in xs],
-        [base["p50_ms"], base["p95_ms"], base["p99_ms"]],
-        width,
-        label="bare ASGI",
-        color="#7f8c8d",
-    )
-    right.bar(
-        [x + width / 2 for x in xs],
-        [service["p50_ms"], service["p95_ms"], service["p99_ms"]],
-        width,
-        label="service",
-        color="#3b6ea8",
-    )
-    right.set_xticks(list(xs), labels)
-    right.set_ylabel("latency, ms")
-    right.legend()
     o = report["options"]
-    fig.suptitle(
-        f"switchboard bench api: POST {TASK_PATH}, {o['concurrency']} connections, loopback"
+    plot_two_runs(
+        path,
+        names=("bare ASGI", "service"),
+        rates=(base["requests_per_s"], service["requests_per_s"]),
+        rate_label="requests per second",
+        target=TARGETS["ratio"] * base["requests_per_s"],
+        target_label=f"target: {TARGETS['ratio']:.0%} of bare",
+        quantiles=("p50", "p95", "p99"),
+        latencies=(
+            (base["p50_ms"], base["p95_ms"], base["p99_ms"]),
+            (service["p50_ms"], service["p95_ms"], service["p99_ms"]),
+        ),
+        latency_label="latency, ms",
+        title=f"switchboard bench api: POST {TASK_PATH}, {o['concurrency']} connections, loopback",
+        rate_title=f"service ÷ bare = {report['ratio']:.2f}",
     )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

@@ -14,15 +14,13 @@ both; their p50/p99 are printed for each run.
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
-import resource
 import time
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from switchboard.cli.bench import _child
+from switchboard.cli.bench import ProgressSender, _child, routing_figures, routing_inputs, run_child
 from switchboard.cli.progress import progress_bar
 
 #: The default number of calls with `--voice` (a voice lifecycle costs several plain ones).
@@ -32,101 +30,25 @@ VOICE_CALLS = 20_000
 def _voice_child(options: dict[str, Any], channel: Any) -> None:
     """The voice run in a fresh process (so peak RSS belongs to this run alone)."""
     from switchboard.channels.voice.traffic import VoiceTraffic
-    from switchboard.engine.scenarios import large_scenario
-    from switchboard.engine.simulation import TrafficParams
 
-    scenario = large_scenario(
-        agents=options["agents"],
-        services=options["services"],
-        skills=options["skills"],
-        levels=options["levels"],
-        seed=options["seed"],
-        acw_s=options["acw"],
-    )
-    params = TrafficParams(
-        arrivals_per_hour=options["occupancy"] * options["agents"] / options["aht"] * 3600,
-        aht_s=options["aht"],
-        calls=options["calls"],
-        seed=options["seed"],
-        ring_s=options["ring_time"],
-    )
-    sent = 0
-
-    def progress(n: int) -> None:
-        nonlocal sent
-        sent += n
-        if sent >= 1_000:
-            channel.put(("progress", sent))
-            sent = 0
-
+    scenario, params = routing_inputs(options)
+    progress = ProgressSender(channel)
     traffic = VoiceTraffic(scenario, params, progress=progress)
     decisions: list[int] = []
     traffic.engine.metrics.decision_ns = decisions  # after the configuration phase
     start = time.perf_counter()
     outcome = traffic.run()
     wall = time.perf_counter() - start
-    channel.put(("progress", sent))
-    decisions.sort()
-    result = outcome.run
-
-    def pct(q: float) -> float:
-        return (
-            decisions[min(len(decisions) - 1, int(q * len(decisions)))] / 1e6 if decisions else 0.0
-        )
-
-    channel.put(
-        (
-            "result",
-            {
-                "voice": True,
-                "calls": result.calls,
-                "events": result.events,
-                "wall_s": wall,
-                "lifecycles_per_s": result.calls / wall,
-                "events_per_s": result.events / wall,
-                "decisions": len(decisions),
-                "decision_p50_ms": pct(0.50),
-                "decision_p99_ms": pct(0.99),
-                "decision_max_ms": decisions[-1] / 1e6 if decisions else 0.0,
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "service_level": result.service_level,
-                "asa_seconds": result.asa_seconds,
-                "sweeper_recoveries": result.sweeper_recoveries,
-                **outcome.figures(),
-            },
-        )
-    )
+    progress.flush()
+    figures = routing_figures(outcome.run, wall, decisions)
+    channel.put(("result", {"voice": True, **figures, **outcome.figures()}))
 
 
 def measure(options: dict[str, Any], *, show: bool) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
-    runs: dict[str, dict[str, Any]] = {}
     with progress_bar("calls routed", 2 * options["calls"], enabled=show) as advance:
-        for name in ("plain", "voice"):
-            channel = ctx.Queue()
-            if name == "plain":
-                proc = ctx.Process(target=_child, args=(options, False, channel))
-            else:
-                proc = ctx.Process(target=_voice_child, args=(options, channel))
-            proc.start()
-            while True:
-                try:
-                    kind, payload = channel.get(timeout=1.0)
-                except queue.Empty:
-                    if not proc.is_alive():
-                        raise RuntimeError(
-                            f"benchmark child exited with {proc.exitcode} before reporting"
-                        ) from None
-                    continue
-                if kind == "progress":
-                    advance(payload)
-                else:
-                    runs[name] = payload
-                    break
-            proc.join()
-            if proc.exitcode:
-                raise RuntimeError(f"benchmark child exited with {proc.exitcode}")
-    plain, voice = runs["plain"], runs["voice"]
+        plain = run_child(ctx, _child, (options, False), advance)
+        voice = run_child(ctx, _voice_child, (options,), advance)
     return {
         "options": options,
         "plain": plain,
