@@ -7,50 +7,22 @@ any server starts and is also tested in-process. No wall-time targets here.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_harness import PNG_SIGNATURE, json_report, run_script
 
 from switchboard.cli.main import main
 
-SCRIPT = Path("/work/main/.venv/bin/switchboard")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY = ["--requests", "200", "--warmup", "20", "--concurrency", "8"]
-
-
-def run_script(args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run the console script in its own process group; kill that group if it overruns."""
-    proc = subprocess.Popen(
-        [str(SCRIPT), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        pytest.fail(f"`switchboard {' '.join(args)}` did not finish within {timeout} s")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     """One tiny benchmark for the whole module: (report, plot path)."""
     plot = tmp_path_factory.mktemp("bench-api") / "a.png"
-    done = run_script(["bench", "api", *TINY, "--json", "--plot", str(plot)], timeout=120)
-    assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stdout  # --json: one object, the progress bar stays off stdout
-    report = json.loads(lines[0])
-    assert isinstance(report, dict)
+    report = json_report(["bench", "api", *TINY, "--json", "--plot", str(plot)], timeout=120)
     return report, plot
 
 

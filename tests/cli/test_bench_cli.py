@@ -7,38 +7,15 @@ and is tested in-process.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_harness import PNG_SIGNATURE, json_report, run_script
 
 from switchboard.cli.main import main
 
-SCRIPT = Path("/work/main/.venv/bin/switchboard")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY = ["--agents", "60", "--services", "4", "--skills", "3", "--calls", "600"]
-
-
-def run_script(args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run the console script in its own process group; kill that group if it overruns."""
-    proc = subprocess.Popen(
-        [str(SCRIPT), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        pytest.fail(f"`switchboard {' '.join(args)}` did not finish within {timeout} s")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +23,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Pat
     """One tiny benchmark for the whole module: (report, journal path, plot path)."""
     folder = tmp_path_factory.mktemp("bench")
     journal, plot = folder / "j.sqlite", folder / "chart.png"
-    done = run_script(
+    report = json_report(
         [
             "bench",
             "routing",
@@ -59,11 +36,6 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Pat
         ],
         timeout=120,
     )
-    assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stdout
-    report = json.loads(lines[0])
-    assert isinstance(report, dict)
     return report, journal, plot
 
 

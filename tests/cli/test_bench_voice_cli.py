@@ -3,24 +3,19 @@ calls through the voice simulator, each in its own process, with the ratio betwe
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_bench_cli import TINY, run_script
+from bench_harness import json_report
+from test_bench_cli import TINY
 
 from switchboard.cli.main import main
 
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    done = run_script(["bench", "routing", *TINY, "--voice", "--json"], timeout=180)
-    assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stdout
-    parsed: dict[str, Any] = json.loads(lines[0])
-    return parsed
+    return json_report(["bench", "routing", *TINY, "--voice", "--json"], timeout=180)
 
 
 @pytest.mark.parametrize("run", ["plain", "voice"])
