@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Self
 
 from switchboard.reporting.outcomes import Outcome, OutcomeGroup, UserOutcome
 from switchboard.reporting.rows import (
@@ -29,8 +29,35 @@ from switchboard.reporting.rows import (
 GROUP_COLUMNS: Final[dict[OutcomeGroup, str]] = {g: f"group_{g.code}" for g in OutcomeGroup}
 
 
+class _Additive:
+    """Counts and sums that add up field by field (`FIELDS`, each an int)."""
+
+    __slots__ = ()
+
+    FIELDS: ClassVar[tuple[str, ...]]
+
+    def add(self, other: Self) -> None:
+        for name in self.FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def values(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def total(cls, items: Iterable[Self]) -> Self:
+        out = cls()
+        for item in items:
+            out.add(item)
+        return out
+
+    @classmethod
+    def summed(cls, row: Mapping[Any, Any]) -> Self:
+        """The counts of a SQL row holding a sum of each field under its own name."""
+        return cls(**{name: int(row[name]) for name in cls.FIELDS})
+
+
 @dataclass(slots=True)
-class ServiceCounts:
+class ServiceCounts(_Additive):
     """What service sessions add up to (one session's contribution, or any sum).
 
     Notation of 08 §5: Q = queued (`first_enqueued_at` set); H = outcome group 1;
@@ -58,8 +85,6 @@ class ServiceCounts:
     sum_answer_wait_ms: int = 0  # Σ_HQ W
     sum_connected_ms: int = 0  # Σ_H connected
     sum_acw_ms: int = 0  # Σ_H acw
-
-    FIELDS: ClassVar[tuple[str, ...]]
 
     @classmethod
     def of(cls, s: Any) -> ServiceCounts:
@@ -94,26 +119,12 @@ class ServiceCounts:
                 counts.queue_hangups_within_hangup_sla = int(waited <= th_ms)
         return counts
 
-    def add(self, other: ServiceCounts) -> None:
-        for name in self.FIELDS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def values(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.FIELDS}
-
-    @classmethod
-    def total(cls, items: Iterable[ServiceCounts]) -> ServiceCounts:
-        out = cls()
-        for item in items:
-            out.add(item)
-        return out
-
 
 ServiceCounts.FIELDS = tuple(f.name for f in dataclasses.fields(ServiceCounts))
 
 
 @dataclass(slots=True)
-class UserCounts:
+class UserCounts(_Additive):
     """What user sessions add up to (08 §2.2 UserSessionAggregates)."""
 
     offered: int = 0
@@ -127,8 +138,6 @@ class UserCounts:
     sum_connected_ms: int = 0
     sum_hold_ms: int = 0
     sum_acw_ms: int = 0
-
-    FIELDS: ClassVar[tuple[str, ...]]
 
     @classmethod
     def of(cls, s: Any) -> UserCounts:
@@ -149,13 +158,6 @@ class UserCounts:
         counts.sum_hold_ms = get("hold_ms")
         counts.sum_acw_ms = get("acw_ms")
         return counts
-
-    def add(self, other: UserCounts) -> None:
-        for name in self.FIELDS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def values(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.FIELDS}
 
 
 UserCounts.FIELDS = tuple(f.name for f in dataclasses.fields(UserCounts))

@@ -19,6 +19,7 @@ themselves. Both use the same per-session counts, so they agree (tested).
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -200,29 +201,17 @@ def service_kpis(
     `service_ids` None: every service; `modality`/`direction` None: all of them.
     `source` "auto" sums aggregates when the period allows, else counts sessions.
     """
-    kept, excluded = service_counts(
+    point = _service_point(
         db,
         tenant_id,
         period,
         service_ids=service_ids,
         modality=modality,
         direction=direction,
+        include_unconnected_outbound=include_unconnected_outbound,
         source=source,
     )
-    outbound = ServiceCounts()
-    if direction in (None, "outbound"):
-        outbound_kept, outbound_excluded = service_counts(
-            db,
-            tenant_id,
-            period,
-            service_ids=service_ids,
-            modality=modality,
-            direction="outbound",
-            source=source,
-        )
-        outbound.add(outbound_kept)
-        outbound.add(outbound_excluded)
-    return ServiceKpis.of(counted(kept, excluded, include_unconnected_outbound), outbound)
+    return point.kpis
 
 
 def counted(
@@ -248,27 +237,17 @@ def service_counts(
     table = report_service_aggregates if use_aggregates else report_service_sessions
     column = "bucket_start" if use_aggregates else "started_at"
     c = table.c
-    where: list[ColumnElement[bool]] = [
-        c.tenant_id == tenant_id,
-        c[column] >= period.start,
-        c[column] < period.end,
-    ]
-    if service_ids is not None:
-        where.append(c.service_id.in_(sorted(service_ids)))
-    if modality is not None:
-        where.append(c.modality == modality)
+    where = _service_filter(c, tenant_id, service_ids, modality)
+    where += [c[column] >= period.start, c[column] < period.end]
     if direction is not None:
         where.append(c.direction == direction)
     kept, excluded = ServiceCounts(), ServiceCounts()
     with transaction(db, tenant_id) as connection:
         if use_aggregates:
-            sums = [
-                func.coalesce(func.sum(c[name]), 0).label(name) for name in ServiceCounts.FIELDS
-            ]
+            sums = _sums(c, ServiceCounts.FIELDS)
             query = select(c.kpi_excluded, *sums).where(and_(*where)).group_by(c.kpi_excluded)
             for row in connection.execute(query).mappings():
-                target = excluded if row["kpi_excluded"] else kept
-                target.add(ServiceCounts(**{n: int(row[n]) for n in ServiceCounts.FIELDS}))
+                (excluded if row["kpi_excluded"] else kept).add(ServiceCounts.summed(row))
         else:
             query = select(*(c[name] for name in _SESSION_COLUMNS)).where(and_(*where))
             for row in connection.execute(query).mappings():
@@ -291,6 +270,22 @@ _SESSION_COLUMNS = (
     "sla_acceptance_s",
     "sla_hangup_s",
 )
+
+
+def _service_filter(
+    c: Any, tenant_id: str, service_ids: Collection[str] | None, modality: str | None
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [c.tenant_id == tenant_id]
+    if service_ids is not None:
+        where.append(c.service_id.in_(sorted(service_ids)))
+    if modality is not None:
+        where.append(c.modality == modality)
+    return where
+
+
+def _sums(c: Any, fields: Sequence[str]) -> list[Any]:
+    """The sum of each of `fields` over the selected rows, 0 for none, under its own name."""
+    return [func.coalesce(func.sum(c[name]), 0).label(name) for name in fields]
 
 
 def _use_aggregates(period: Period, source: Source) -> bool:
@@ -366,9 +361,9 @@ def user_kpis(
             a = report_user_aggregates.c
             where = _user_filter(a, tenant_id, user_ids, service_ids)
             where += [a.bucket_start >= period.start, a.bucket_start < period.end]
-            sums = [func.coalesce(func.sum(a[n]), 0).label(n) for n in UserCounts.FIELDS]
+            sums = _sums(a, UserCounts.FIELDS)
             row = connection.execute(select(*sums).where(and_(*where))).mappings().one()
-            counts.add(UserCounts(**{n: int(row[n]) for n in UserCounts.FIELDS}))
+            counts.add(UserCounts.summed(row))
             s = report_user_state_aggregates.c
             where = _user_filter(s, tenant_id, user_ids, None)
             where += [s.bucket_start >= period.start, s.bucket_start < period.end]
@@ -460,6 +455,7 @@ def service_series(
                 modality=modality,
                 direction=direction,
                 include_unconnected_outbound=include_unconnected_outbound,
+                source="sessions",
             )
             for period in periods
         ]
@@ -468,20 +464,12 @@ def service_series(
     excluded = [ServiceCounts() for _ in range(size)]
     outbound = [ServiceCounts() for _ in range(size)]
     c = report_service_aggregates.c
-    where: list[ColumnElement[bool]] = [
-        c.tenant_id == tenant_id,
-        c.bucket_start >= periods[0].start,
-        c.bucket_start < periods[-1].end,
-    ]
-    if service_ids is not None:
-        where.append(c.service_id.in_(sorted(service_ids)))
-    if modality is not None:
-        where.append(c.modality == modality)
+    where = _service_filter(c, tenant_id, service_ids, modality)
+    where += [c.bucket_start >= periods[0].start, c.bucket_start < periods[-1].end]
     if direction is not None:
         where.append(c.direction.in_(sorted({direction, "outbound"})))
-    sums = [func.coalesce(func.sum(c[name]), 0).label(name) for name in ServiceCounts.FIELDS]
     query = (
-        select(c.bucket_start, c.direction, c.kpi_excluded, *sums)
+        select(c.bucket_start, c.direction, c.kpi_excluded, *_sums(c, ServiceCounts.FIELDS))
         .where(and_(*where))
         .group_by(c.bucket_start, c.direction, c.kpi_excluded)
     )
@@ -491,7 +479,7 @@ def service_series(
             index = _period_index(periods, starts, row["bucket_start"])
             if index is None:
                 continue
-            found = ServiceCounts(**{n: int(row[n]) for n in ServiceCounts.FIELDS})
+            found = ServiceCounts.summed(row)
             if direction is None or row["direction"] == direction:
                 (excluded if row["kpi_excluded"] else kept)[index].add(found)
             if row["direction"] == "outbound" and direction in (None, "outbound"):
@@ -512,28 +500,18 @@ def _service_point(
     modality: str | None,
     direction: str | None,
     include_unconnected_outbound: bool,
+    source: Source,
 ) -> ServicePoint:
-    """A point counted from the sessions (a period not on quarter hours)."""
-    kept, excluded = service_counts(
-        db,
-        tenant_id,
-        period,
-        service_ids=service_ids,
-        modality=modality,
-        direction=direction,
-        source="sessions",
+    """The counts and KPIs of one period (what `service_kpis` answers)."""
+    counts = functools.partial(
+        service_counts, db, tenant_id, period, service_ids=service_ids, modality=modality
     )
-    kpis = service_kpis(
-        db,
-        tenant_id,
-        period,
-        service_ids=service_ids,
-        modality=modality,
-        direction=direction,
-        include_unconnected_outbound=include_unconnected_outbound,
-        source="sessions",
-    )
-    return ServicePoint(period, counted(kept, excluded, include_unconnected_outbound), kpis)
+    kept, excluded = counts(direction=direction, source=source)
+    outbound = ServiceCounts()
+    if direction in (None, "outbound"):
+        outbound = ServiceCounts.total(counts(direction="outbound", source=source))
+    summed = counted(kept, excluded, include_unconnected_outbound)
+    return ServicePoint(period, summed, ServiceKpis.of(summed, outbound))
 
 
 def user_series(
@@ -569,12 +547,12 @@ def user_series(
         a = report_user_aggregates.c
         where = _user_filter(a, tenant_id, user_ids, service_ids)
         where += [a.bucket_start >= first, a.bucket_start < last]
-        sums = [func.coalesce(func.sum(a[n]), 0).label(n) for n in UserCounts.FIELDS]
+        sums = _sums(a, UserCounts.FIELDS)
         query = select(a.bucket_start, *sums).where(and_(*where)).group_by(a.bucket_start)
         for row in connection.execute(query).mappings():
             index = _period_index(periods, starts, row["bucket_start"])
             if index is not None:
-                counts[index].add(UserCounts(**{n: int(row[n]) for n in UserCounts.FIELDS}))
+                counts[index].add(UserCounts.summed(row))
         s = report_user_state_aggregates.c
         where = _user_filter(s, tenant_id, user_ids, None)
         where += [s.bucket_start >= first, s.bucket_start < last]
