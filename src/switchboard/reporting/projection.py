@@ -463,15 +463,7 @@ class Projector:
         s = task.sessions[-1]
         offer_id, user_id = d["offer_id"], d["user_id"]
         kind = d["offer_kind"]
-        task.engagements[offer_id] = Engagement(
-            id=as_guid(offer_id),
-            service_session_id=s.id,
-            user_id=user_id,
-            service_id=s.service_id,
-            offer_kind=kind,
-            offered_ms=ms,
-        )
-        s.engagements.append(offer_id)
+        _engage(task, s, offer_id, user_id, kind, ms)
         s.offer_count += 1
         if s.first_offered_ms is None:
             s.first_offered_ms = ms
@@ -518,15 +510,7 @@ class Projector:
         offer_id = d.get("offer_id")
         if offer_id is None:  # a pickup: a session without an offer
             offer_id = d["session_id"]
-            task.engagements[offer_id] = Engagement(
-                id=as_guid(offer_id),
-                service_session_id=s.id,
-                user_id=user_id,
-                service_id=s.service_id,
-                offer_kind="pickup",
-                offered_ms=ms,
-            )
-            s.engagements.append(offer_id)
+            _engage(task, s, offer_id, user_id, "pickup", ms)
         else:
             _offer_gone(s, ms)
         e = task.engagements[offer_id]
@@ -806,21 +790,6 @@ class Projector:
             None,
         )
         connected_ms = sum(r.connected_ms for r in user_rows)
-        queue_ms = (
-            s.queue_left_ms - s.first_enqueued_ms
-            if s.first_enqueued_ms is not None and s.queue_left_ms is not None
-            else None
-        )
-        wait = (
-            s.user_connected_ms - s.first_enqueued_ms
-            if s.user_connected_ms is not None and s.first_enqueued_ms is not None
-            else None
-        )
-        waited = (
-            s.customer_left_ms - s.first_enqueued_ms
-            if s.customer_left_ms is not None and s.first_enqueued_ms is not None
-            else None
-        )
         row = ServiceSessionRow(
             id=s.id,
             unified_session_id=task.unified_id,
@@ -840,13 +809,13 @@ class Projector:
             customer_left_at=opt_dt(s.customer_left_ms),
             ended_at=to_dt(s.ended_ms),
             ivr_ms=s.ivr_ms,
-            queue_ms=queue_ms,
+            queue_ms=_since_enqueued(s, s.queue_left_ms),
             ring_ms=s.ring_ms,
             connected_ms=connected_ms,
             hold_ms=sum(r.hold_ms for r in user_rows),
             acw_ms=sum(r.acw_ms for r in user_rows),
-            answer_wait_ms=wait,
-            hangup_wait_ms=waited,
+            answer_wait_ms=_since_enqueued(s, s.user_connected_ms),
+            hangup_wait_ms=_since_enqueued(s, s.customer_left_ms),
             outcome_id=int(outcome),
             outcome_group_id=int(group),
             handled=group.handled,
@@ -1089,6 +1058,29 @@ def _reporting_state(user: UserTrack) -> tuple[str, str | None, str]:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _engage(
+    task: TaskTrack, s: ServiceSession, key: str, user_id: str, offer_kind: str, ms: int
+) -> None:
+    """Open a user session of `s` under `key` (the offer id, or the session id of a pickup)."""
+    task.engagements[key] = Engagement(
+        id=as_guid(key),
+        service_session_id=s.id,
+        user_id=user_id,
+        service_id=s.service_id,
+        offer_kind=offer_kind,
+        offered_ms=ms,
+    )
+    s.engagements.append(key)
+
+
+def _since_enqueued(s: ServiceSession, until_ms: int | None) -> int | None:
+    """Milliseconds from the first enqueue to `until_ms`; None unless the session queued
+    and `until_ms` happened (queue time, answer wait and hang-up wait alike)."""
+    if s.first_enqueued_ms is None or until_ms is None:
+        return None
+    return until_ms - s.first_enqueued_ms
 
 
 def _phase(s: ServiceSession, phase: str, ms: int) -> None:
