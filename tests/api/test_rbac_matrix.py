@@ -990,6 +990,7 @@ ELSEWHERE = {
     ("PUT", "/api/v1/auth/password"): "own password; test_sign_in.py",
     ("POST", "/api/v1/auth/sign-in"): "public",
     ("POST", "/api/v1/auth/system/sign-in"): "public; test_system_admins.py",
+    ("PUT", "/api/v1/auth/system/tenant"): "own system session; test_tenant_picker_api.py",
     ("GET", "/api/v1/events/stream"): "row 18 read, filtered per event; test_event_stream*.py",
     ("WEBSOCKET", "/api/v1/events/ws"): "row 18 read, filtered per event; "
     "test_event_stream_scope.py, test_event_socket.py",

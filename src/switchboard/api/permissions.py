@@ -31,6 +31,7 @@ from switchboard.api.auth import Principal, authenticate
 from switchboard.api.connections import check_origin, fresh_request
 from switchboard.api.masking import Masking
 from switchboard.api.problems import ApiProblem
+from switchboard.api.sessions import chosen_tenant
 from switchboard.domain.access import Access, Capability, Decision, Mode, Target, World
 from switchboard.domain.config import Service, User
 from switchboard.domain.roles import Role
@@ -196,12 +197,13 @@ TENANT_HEADER = "X-Switchboard-Tenant"
 audit_log = structlog.get_logger("switchboard.audit")
 
 
-async def reauthenticate(connection: HTTPConnection) -> Principal:
+async def reauthenticate(connection: HTTPConnection, tenant_id: str | None = None) -> Principal:
     """For a long-lived stream: the credential is still valid and, for a system admin,
-    the tenant it selected is still within its reach (a partner admin whose tenant moved
-    to another partner loses the stream)."""
+    the tenant the stream is bound to (`tenant_id`) is still within its reach (a partner
+    admin whose tenant moved to another partner loses the stream; choosing another tenant
+    in the picker meanwhile does not move the stream)."""
     request = fresh_request(connection)
-    return await select_tenant(request, await authenticate(request), audit=False)
+    return await select_tenant(request, await authenticate(request), chosen=tenant_id, audit=False)
 
 
 async def select_tenant(
@@ -210,25 +212,33 @@ async def select_tenant(
     capability: Capability | None = None,
     mode: Mode | None = None,
     *,
+    chosen: str | None = None,
     audit: bool = True,
 ) -> Principal:
-    """A system principal, bound to the tenant it selected with `TENANT_HEADER`.
+    """A system principal, bound to the tenant it selected.
 
-    Other principals belong to their tenant and are returned as they are. A system
-    admin may select any tenant, a partner admin only the tenants of its partner; any
-    other id is answered like one that does not exist (404). Every selection is
-    audited: one `switchboard.audit` log line with the principal, the tenant and the
-    route (the request's access line, with the same `request_id`, has the outcome).
+    The selection is `chosen` when the caller names it, else the `TENANT_HEADER` of the
+    request, else — for a browser session — the tenant picked in the web UI's tenant
+    picker (its cookie, `sessions.chosen_tenant`). Other principals belong to their
+    tenant and are returned as they are. A system admin may select any tenant, a partner
+    admin only the tenants of its partner; any other id is answered like one that does not
+    exist (404), checked on every request. Every selection is audited: one
+    `switchboard.audit` log line with the principal, the tenant and the route (the
+    request's access line, with the same `request_id`, has the outcome).
     """
     if not principal.is_system or principal.tenant_id:
         return principal
-    chosen = (request.headers.get(TENANT_HEADER) or "").strip()
+    if chosen is None:
+        chosen = (request.headers.get(TENANT_HEADER) or "").strip()
+        if not chosen and principal.method == "session":
+            chosen = chosen_tenant(request) or ""
     if not chosen:
         raise ApiProblem(
             400,
             "tenant_not_selected",
             f"System and partner administrators act inside a tenant only after selecting "
-            f"it: send the {TENANT_HEADER} header with the tenant's id.",
+            f"it: send the {TENANT_HEADER} header with the tenant's id (in the web UI, "
+            f"choose a tenant).",
             errors=[
                 {
                     "code": "required",
@@ -245,7 +255,8 @@ async def select_tenant(
         raise ApiProblem(
             404,
             "tenant_not_found",
-            f"No tenant with the id given in {TENANT_HEADER} is visible to you.",
+            f"No tenant with the id you selected ({TENANT_HEADER} or the tenant picker) "
+            f"is visible to you.",
         )
     selected = dataclasses.replace(principal, tenant_id=record.id)
     request.state.principal = selected  # the access line names the tenant

@@ -17,8 +17,9 @@ class Principal:
     `service_ids` restrict it), "user" (then `id` is the user's id in the
     tenant's configuration; `method` says how they signed in: "session" or
     "oidc") or "system" (a system account: `id` is the account's id, `role`
-    system_admin or partner_admin, `partner_id` the latter's partner). A session
-    principal carries its CSRF token and session hash.
+    system_admin or partner_admin, `partner_id` the latter's partner, `username`
+    the account's name). A session principal carries its CSRF token and session
+    hash.
 
     A system principal belongs to no tenant: `tenant_id` is empty until a request
     selects one (10 R3, `switchboard.api.permissions.select_tenant`).
@@ -35,6 +36,7 @@ class Principal:
     session_hash: str | None = None
     role: str | None = None
     partner_id: str | None = None
+    username: str | None = None
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes

@@ -7,7 +7,10 @@ or at sign-out. Activity moves the idle deadline; to keep that from costing a
 database write per request, a verified session is trusted for `CHECK_EVERY_S`
 and its `last_seen_at` is written when it is checked again. System and partner
 administrators' accounts keep their sessions in a table of their own
-(`system_sessions`), under the same cookie.
+(`system_sessions`), under the same cookie; the tenant they chose in the web
+UI's tenant picker is a second cookie (`TENANT_COOKIE`), read only for them and
+checked against their reach on every request (10 R3,
+`switchboard.api.permissions.select_tenant`).
 
 Cookie-authenticated requests that change state (POST, PUT, PATCH, DELETE) must
 carry `X-CSRF-Token` equal to the session's token, and an `Origin` (or
@@ -46,6 +49,8 @@ ABSOLUTE = timedelta(hours=12)
 CHECK_EVERY_S = 30.0
 SECURE_COOKIE = "__Host-sb_session"
 PLAIN_COOKIE = "sb_session"
+SECURE_TENANT_COOKIE = "__Host-sb_tenant"
+PLAIN_TENANT_COOKIE = "sb_tenant"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -69,6 +74,41 @@ def presented_token(request: Request) -> str | None:
     been planted by a sibling subdomain or over plain HTTP (cookie tossing), which the
     `__Host-` prefix exists to rule out."""
     return request.cookies.get(cookie_name(request))
+
+
+def tenant_cookie_name(request: Request) -> str:
+    """The tenant picker's cookie, named like the session's (`__Host-` over https)."""
+    return SECURE_TENANT_COOKIE if is_secure(request) else PLAIN_TENANT_COOKIE
+
+
+def chosen_tenant(request: Request) -> str | None:
+    """The tenant a system or partner admin chose in the UI's tenant picker, if any: an id
+    to check, never a grant (`select_tenant` checks it against their reach each time)."""
+    value = (request.cookies.get(tenant_cookie_name(request)) or "").strip()
+    return value or None
+
+
+def set_tenant_cookie(request: Request, response: Response, tenant_id: str) -> None:
+    """Remember the picker's choice for as long as a session can last."""
+    response.set_cookie(
+        tenant_cookie_name(request),
+        tenant_id,
+        max_age=int(ABSOLUTE.total_seconds()),
+        path="/",
+        secure=is_secure(request),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_tenant_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        tenant_cookie_name(request),
+        path="/",
+        secure=is_secure(request),
+        httponly=True,
+        samesite="lax",
+    )
 
 
 def session_repository(
@@ -222,6 +262,7 @@ def _check_system(tenancy: Tenancy, id_hash: str) -> Principal | None:
         session_hash=id_hash,
         role=account.role,
         partner_id=account.partner_id,
+        username=account.username,
     )
 
 

@@ -72,6 +72,10 @@ class SystemSignIn(Input):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class TenantChoice(Input):
+    tenant_id: str = Field(min_length=1, max_length=128)
+
+
 #: The unknown-name throttle's key for system accounts (tenant ids are never this).
 SYSTEM_NAMESPACE = "system:"
 
@@ -201,6 +205,7 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> dict[st
         raise _REFUSED
     token, session = await asyncio.to_thread(sessions.start, tenancy, account, datetime.now(UTC))
     sessions.set_cookie(request, response, token)
+    sessions.clear_tenant_cookie(request, response)  # a previous system session's choice
     return {
         "tenant_id": tenant_id,
         "user_id": user.id,
@@ -267,6 +272,8 @@ async def system_sign_in(
     account = await asyncio.to_thread(check)
     token, session = await asyncio.to_thread(sessions.start, tenancy, account, datetime.now(UTC))
     sessions.set_cookie(request, response, token)
+    # A new session starts without a tenant: nobody inherits the previous person's choice.
+    sessions.clear_tenant_cookie(request, response)
     return {
         "kind": "system",
         "account_id": account.id,
@@ -276,6 +283,34 @@ async def system_sign_in(
         "csrf_token": session.csrf_token,
         "expires_at": session.expires_at.isoformat(),
     }
+
+
+@router.put("/auth/system/tenant")
+async def choose_tenant(
+    body: TenantChoice,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(signed_in()),
+) -> dict[str, Any]:
+    """The web UI's tenant picker (10 R3): a system or partner admin's browser session acts
+    in this tenant from now on, on requests that name none in `X-Switchboard-Tenant`.
+
+    The choice is checked like the header (404 `tenant_not_found` outside the account's
+    reach, audited) and kept in a cookie beside the session's; every later request checks
+    it again, so a tenant that leaves a partner admin's reach is out of it at once.
+    """
+    if not principal.is_system or principal.method != "session":
+        raise ApiProblem(
+            403,
+            "not_a_system_session",
+            "Only a signed-in system or partner administrator chooses a tenant; "
+            "everyone else acts in their own.",
+        )
+    selected = await select_tenant(request, principal, chosen=body.tenant_id.strip())
+    record = await asyncio.to_thread(tenancy_of(request).tenants.get, selected.tenant_id)
+    assert record is not None  # select_tenant found it
+    sessions.set_tenant_cookie(request, response, record.id)
+    return {"tenant_id": record.id, "name": record.name, "partner_id": record.partner_id}
 
 
 def _refuse_unknown(
@@ -325,6 +360,7 @@ async def sign_out(request: Request, principal: Principal = Depends(signed_in())
         )
         sessions.forget(tenancy, principal.session_hash)
         sessions.clear_cookie(request, response)
+        sessions.clear_tenant_cookie(request, response)
     return response
 
 
@@ -371,13 +407,13 @@ async def me(request: Request, principal: Principal = Depends(signed_in())) -> d
 
 async def _describe_system(request: Request, principal: Principal) -> dict[str, Any]:
     """/auth/me of a system account: its role, its partner, and the tenant it selected
-    with `X-Switchboard-Tenant`, if this request selected one."""
+    (`X-Switchboard-Tenant`, or the UI's tenant picker), if it selected one."""
     tenancy = tenancy_of(request)
     account = await asyncio.to_thread(SystemAccountRepository(tenancy.db).get, principal.id)
     if account is None:
         raise ApiProblem(401, "session_expired", "Your account was removed.", headers=CHALLENGE)
     selected = principal
-    if request.headers.get(TENANT_HEADER):
+    if request.headers.get(TENANT_HEADER) or sessions.chosen_tenant(request):
         selected = await select_tenant(request, principal)
     access = access_of(principal)
     return {

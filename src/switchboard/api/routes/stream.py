@@ -101,7 +101,11 @@ async def event_stream(
     actor: Actor = Depends(require(Capability.LIVE_VIEW, READ)),
 ) -> StreamingResponse:
     """The committed events of your tenant that you may see, from `cursor` (or now) on."""
-    feed = EventFeed(actor, _start(cursor, last_event_id), lambda: reauthenticate(request))
+    feed = EventFeed(
+        actor,
+        _start(cursor, last_event_id),
+        lambda: reauthenticate(request, actor.principal.tenant_id),
+    )
     await feed.open()
     tenant_id = actor.principal.tenant_id
 
@@ -205,7 +209,11 @@ async def event_socket(
     actor: Actor = Depends(require_socket(Capability.LIVE_VIEW, READ)),
 ) -> None:
     """The SSE stream's events as WebSocket messages (see the module docstring)."""
-    feed = EventFeed(actor, _socket_cursor(websocket), lambda: reauthenticate(websocket))
+    feed = EventFeed(
+        actor,
+        _socket_cursor(websocket),
+        lambda: reauthenticate(websocket, actor.principal.tenant_id),
+    )
     await feed.open()  # a refusal here is answered as an HTTP problem, like a request
     try:
         await websocket.accept()
