@@ -31,7 +31,7 @@ from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from switchboard.reporting.aggregates import ServiceCounts, UserCounts
-from switchboard.reporting.rows import BUCKET_MS, to_epoch_ms
+from switchboard.reporting.rows import BUCKET_MS, duration_ms, to_epoch_ms
 from switchboard.store.database import transaction
 from switchboard.store.schema import (
     report_service_aggregates,
@@ -388,7 +388,7 @@ def user_kpis(
             query = select(s.state, s.started_at, s.ended_at).where(and_(*where))
             for state, started, ended in connection.execute(query):
                 overlap = min(ended, period.end) - max(started, period.start)
-                state_ms[state] = state_ms.get(state, 0) + _ms(overlap)
+                state_ms[state] = state_ms.get(state, 0) + duration_ms(overlap)
     return UserKpis.of(counts, state_ms)
 
 
@@ -407,10 +407,6 @@ def _user_filter(
     if service_ids is not None:
         where.append(c.service_id.in_(sorted(service_ids)))
     return where
-
-
-def _ms(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
 # ---------------------------------------------------------------------- series (charts)

@@ -50,7 +50,11 @@ def opt_dt(ms: int | None) -> datetime | None:
 
 def to_epoch_ms(at: datetime) -> int:
     """An aware datetime as milliseconds since the epoch (exact for millisecond values)."""
-    delta = at - _EPOCH
+    return duration_ms(at - _EPOCH)
+
+
+def duration_ms(delta: timedelta) -> int:
+    """A timedelta in whole milliseconds, by integer arithmetic (no float rounding)."""
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
