@@ -69,6 +69,8 @@ def test_each_level_has_feed_and_sql_figures(bench: tuple[dict[str, Any], Path])
         assert 0 < run["feed"]["p50_ms"] <= run["feed"]["p95_ms"] <= run["feed"]["max_ms"]
         assert run["p95_ratio"] > 0
         assert 0 < run["mean_rows_per_page"] <= 100  # one service's week of 3,000 sessions
+        assert run["server_cpu_ms_per_request"] > 0 and run["client_cpu_ms_per_request"] > 0
+        assert run["load_average"] >= 0
     assert report["goal_p95_ms"] == 200.0
     assert plot.read_bytes().startswith(PNG_SIGNATURE)
 
