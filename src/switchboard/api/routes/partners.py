@@ -29,7 +29,7 @@ from switchboard.api.json_body import JsonRoute
 from switchboard.api.permissions import READ, WRITE, RecordActor, require_records
 from switchboard.api.problems import RESPONSES, ApiProblem
 from switchboard.api.schemas import Input, Page
-from switchboard.api.tenancy import tenancy_of
+from switchboard.api.tenancy import Tenancy, tenancy_of
 from switchboard.domain.access import Capability, partner_record, tenant_record
 from switchboard.store.repositories import (
     AlreadyExistsError,
@@ -290,6 +290,15 @@ async def delete_partner(
 # ---------------------------------------------------------------------- tenant records (row 2)
 
 
+async def _visible_tenant(tenancy: Tenancy, actor: RecordActor, tenant_id: str) -> Tenant:
+    """The tenant record, if it exists and the actor may see it; else 404 either way."""
+    tenant = await asyncio.to_thread(tenancy.tenants.get, tenant_id)
+    if tenant is None:
+        raise _tenant_missing(tenant_id)
+    actor.allow(tenant_record(tenant.id, tenant.partner_id), _tenant_missing(tenant_id))
+    return tenant
+
+
 @router.get("/tenants", response_model=Page, tags=["Tenants"], name="list_tenants")
 async def list_tenants(
     request: Request,
@@ -311,11 +320,7 @@ async def get_tenant_record(
     request: Request,
     actor: RecordActor = Depends(require_records(Capability.TENANT_RECORD, READ)),
 ) -> dict[str, Any]:
-    tenant = await asyncio.to_thread(tenancy_of(request).tenants.get, tenant_id)
-    if tenant is None:
-        raise _tenant_missing(tenant_id)
-    actor.allow(tenant_record(tenant.id, tenant.partner_id), _tenant_missing(tenant_id))
-    return _tenant_json(tenant)
+    return _tenant_json(await _visible_tenant(tenancy_of(request), actor, tenant_id))
 
 
 @router.post("/tenants", status_code=201, tags=["Tenants"], name="create_tenant")
@@ -358,10 +363,7 @@ async def assign_tenant_partner(
     """Move the tenant to another partner: from now on that partner's administrators may
     select it, and the previous partner's may not."""
     tenancy = tenancy_of(request)
-    current = await asyncio.to_thread(tenancy.tenants.get, tenant_id)
-    if current is None:
-        raise _tenant_missing(tenant_id)
-    actor.allow(tenant_record(current.id, current.partner_id), _tenant_missing(tenant_id))
+    current = await _visible_tenant(tenancy, actor, tenant_id)
     actor.allow(tenant_record(current.id, body.partner_id), _unknown_partner(body.partner_id))
     try:
         moved = await asyncio.to_thread(tenancy.tenants.set_partner, tenant_id, body.partner_id)
