@@ -162,6 +162,20 @@ def _as_problem(task_id: str) -> ApiProblem:
     return ApiProblem(404, "task_not_found", f"No task with id '{task_id}'.")
 
 
+async def _task_command(
+    actor: Actor, task_id: str, command: Any, user_id: str | None = None
+) -> dict[str, Any]:
+    """Run `command(engine)` on a task the actor may act on (as `user_id`, if given) and
+    answer the task as it is afterwards; as `_user_command` does for users."""
+
+    def run(engine: Engine) -> dict[str, Any]:
+        _seen_task(actor, engine, task_id, user_id)
+        command(engine)
+        return _answer(actor, engine, _task(engine, task_id))
+
+    return await actor.run(run)
+
+
 # ------------------------------------------------------------------ tasks
 
 
@@ -269,13 +283,7 @@ async def customer_hangup(
     task_id: str, actor: Actor = Depends(require(Capability.FLOW_ACTIONS, WRITE))
 ) -> dict[str, Any]:
     """The customer left (used by channels and the simulator)."""
-
-    def hang_up(engine: Engine) -> dict[str, Any]:
-        _seen_task(actor, engine, task_id)
-        engine.customer_hang_up(task_id)
-        return _answer(actor, engine, _task(engine, task_id))
-
-    return await actor.run(hang_up)
+    return await _task_command(actor, task_id, lambda e: e.customer_hang_up(task_id))
 
 
 @router.put("/tasks/{task_id}/priority", tags=["Tasks"])
@@ -284,12 +292,9 @@ async def set_priority(
     body: PriorityIn,
     actor: Actor = Depends(require(Capability.FLOW_ACTIONS, WRITE)),
 ) -> dict[str, Any]:
-    def change(engine: Engine) -> dict[str, Any]:
-        _seen_task(actor, engine, task_id)
-        engine.set_priority(task_id, Priority.parse(body.priority))
-        return _answer(actor, engine, _task(engine, task_id))
-
-    return await actor.run(change)
+    return await _task_command(
+        actor, task_id, lambda e: e.set_priority(task_id, Priority.parse(body.priority))
+    )
 
 
 class ParameterIn(Strict):
@@ -304,13 +309,9 @@ async def set_task_parameter(
     actor: Actor = Depends(require(Capability.FLOW_ACTIONS, WRITE)),
 ) -> dict[str, Any]:
     """Set a custom parameter of a live task; a workflow waiting for it goes on (04 §3.15)."""
-
-    def change(engine: Engine) -> dict[str, Any]:
-        _seen_task(actor, engine, task_id)
-        engine.set_task_parameter(task_id, parameter_id, body.value)
-        return _answer(actor, engine, _task(engine, task_id))
-
-    return await actor.run(change)
+    return await _task_command(
+        actor, task_id, lambda e: e.set_task_parameter(task_id, parameter_id, body.value)
+    )
 
 
 AgentAction = Literal["accept", "decline", "pickup", "hold", "resume", "park", "unpark", "hangup"]
@@ -346,8 +347,7 @@ async def agent_action(
     """An agent's action on a task: accept or decline an offer, pick up, hold, park, hang up."""
     user_id = _acting_user(actor, body.user_id)
 
-    def act(engine: Engine) -> dict[str, Any]:
-        _seen_task(actor, engine, task_id, user_id)
+    def act(engine: Engine) -> None:
         command = {
             "accept": engine.accept,
             "decline": engine.decline,
@@ -359,9 +359,8 @@ async def agent_action(
             "hangup": engine.hang_up,
         }[action]
         command(user_id, task_id)
-        return _answer(actor, engine, _task(engine, task_id))
 
-    return await actor.run(act)
+    return await _task_command(actor, task_id, act, user_id)
 
 
 class CodesIn(Strict):
