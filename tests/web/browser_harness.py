@@ -25,6 +25,7 @@ import uvicorn
 from web_harness import make_tenancy
 
 from switchboard.api.demo import DEMO_PASSWORD, ensure_demo
+from switchboard.api.tenancy import Tenancy
 from switchboard.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,6 +40,8 @@ SCREENSHOTS = Path(
 class BrowserServer:
     base: str
     api_key: str
+    #: The served tenants (for what has no API route, like system accounts).
+    tenancy: Tenancy
 
     def key(self, method: str, path: str, body: Any = None) -> Any:
         answer = httpx.request(
@@ -78,7 +81,7 @@ def browser_server(tmp_path: Path) -> Iterator[BrowserServer]:
         assert time.monotonic() < end and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.02)
     try:
-        yield BrowserServer(f"http://127.0.0.1:{port}", info.api_key)
+        yield BrowserServer(f"http://127.0.0.1:{port}", info.api_key, tenancy)
     finally:
         server.should_exit = True
         thread.join(timeout=30)

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from switchboard.api.app import create_app as create_api
 from switchboard.api.tenancy import Settings, Tenancy
-from switchboard.web import agent, dashboards, errors, live, pages, phone
+from switchboard.web import agent, dashboards, errors, live, pages, phone, tenant_picker
 from switchboard.web.admin import router as admin_router
 
 STATIC_PREFIX = "/static"
@@ -34,6 +34,7 @@ def install(app: FastAPI) -> None:
     )
     errors.install(app)
     app.include_router(pages.router)
+    app.include_router(tenant_picker.router)
     app.include_router(agent.router)
     app.include_router(live.router)
     app.include_router(dashboards.router)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from switchboard.api.masking import MASK, NOTHING, Masking
 from switchboard.domain.availability import effective_presence
 from switchboard.domain.enums import AssignmentType, Presence, SessionState
 from switchboard.domain.live import UserSession
@@ -200,9 +201,22 @@ def is_teams_based(engine: Engine, service_id: str) -> bool:
     return service is not None and service.user_assignment_type is AssignmentType.TEAMS_BASED
 
 
-def caller_of(task: Task) -> str:
-    """Who the customer is, as a person would name them."""
-    return task.caller or task.customer_identifier or "Anonymous caller"
+def caller_of(task: Task, masking: Masking = NOTHING) -> str:
+    """Who the customer is, as a person would name them; `***` while the viewer may not
+    see customers' identifiers (a system or partner admin, 10 PV2)."""
+    shown = task.caller or task.customer_identifier
+    if shown and masking.customers:
+        return MASK
+    return shown or "Anonymous caller"
+
+
+def user_name(engine: Engine, user_id: str, masking: Masking = NOTHING) -> str:
+    """A user's display name (their id if they are gone); `***` while the viewer may not
+    see users' identifiers (10 PV2)."""
+    user = engine.state.users.get(user_id)
+    if user is None:
+        return user_id
+    return MASK if masking.users else user.display_name
 
 
 KIND_LABELS = {
@@ -216,10 +230,16 @@ KIND_LABELS = {
 }
 
 
-def task_facts(engine: Engine, task: Task, session: UserSession | None = None) -> dict[str, Any]:
+def task_facts(
+    engine: Engine,
+    task: Task,
+    session: UserSession | None = None,
+    masking: Masking = NOTHING,
+) -> dict[str, Any]:
     """A task as the agent's session details show it: customer, system fields, context.
 
-    Custom parameters are listed by name when `show_to_users` allows (01 §8).
+    Custom parameters are listed by name when `show_to_users` allows (01 §8). The
+    customer's identifiers are `***` where `masking` hides them (10 PV2).
     """
     st = engine.state
     parameters = []
@@ -242,8 +262,10 @@ def task_facts(engine: Engine, task: Task, session: UserSession | None = None) -
         "task_id": task.id,
         "kind": task.kind.value,
         "kind_label": KIND_LABELS.get(task.kind.value, task.kind.value),
-        "caller": caller_of(task),
-        "customer_identifier": task.customer_identifier,
+        "caller": caller_of(task, masking),
+        "customer_identifier": (
+            MASK if masking.customers and task.customer_identifier else task.customer_identifier
+        ),
         "reference_id": task.reference_id,
         "service": _service_name(engine, task.service_id),
         "origin_service": _service_name(engine, task.origin_service_id or task.service_id),

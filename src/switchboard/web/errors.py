@@ -4,7 +4,8 @@ The API's handlers (`switchboard.api.problems.install`) stay in charge of
 `/api/…` and `/sim/api/…`. For a page, a refusal is a page that says what
 happened in a sentence; for an htmx fragment, a short HTML message that the
 page's script shows in its message area. A missing session sends the browser
-to the sign-in page and back to where it was afterwards.
+to the sign-in page and back to where it was afterwards; a system or partner
+admin without a (reachable) tenant goes to the tenant picker the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from switchboard.api.problems import ApiProblem, status_for
 from switchboard.domain.errors import DomainError
-from switchboard.web.guard import SignInNeeded
+from switchboard.web.guard import SignInNeeded, TenantNeeded
 from switchboard.web.templating import render
 
 #: Paths the UI does not own: their errors stay problem documents.
@@ -37,15 +38,35 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def sign_in_url(request: Request) -> str:
-    """The sign-in page, returning to the page the person was on (never to a fragment)."""
+def return_target(request: Request) -> str:
+    """The page the person was on (for a fragment, the page that asked for it)."""
     if is_htmx(request):
         target = request.headers.get("hx-current-url", "/")
         origin = f"{request.url.scheme}://{request.url.netloc}"
-        target = target.removeprefix(origin) if target.startswith(origin) else "/"
-    else:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return target.removeprefix(origin) if target.startswith(origin) else "/"
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def sign_in_url(request: Request) -> str:
+    """The sign-in page, returning to the page the person was on (never to a fragment)."""
+    target = return_target(request)
     return "/sign-in" if target in ("", "/") else f"/sign-in?next={quote(target, safe='/')}"
+
+
+def picker_url(request: Request, reason: str) -> str:
+    """The tenant picker, returning to the page afterwards; `again` when the tenant chosen
+    before is out of reach now (the picker says so)."""
+    target = return_target(request)
+    query = [] if target in ("", "/") else [f"next={quote(target, safe='/')}"]
+    if reason == "tenant_not_found":
+        query.append("again=1")
+    return "/choose-tenant" + (f"?{'&'.join(query)}" if query else "")
+
+
+def _go(request: Request, url: str) -> Response:
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
@@ -68,12 +89,13 @@ def install(app: FastAPI) -> None:
     """Route the UI's errors to HTML; leave the API's handlers in place for the rest."""
 
     async def sign_in_needed(request: Request, error: SignInNeeded) -> Response:
-        url = sign_in_url(request)
-        if is_htmx(request):
-            return Response(status_code=204, headers={"HX-Redirect": url})
-        return RedirectResponse(url, status_code=303)
+        return _go(request, sign_in_url(request))
+
+    async def tenant_needed(request: Request, error: TenantNeeded) -> Response:
+        return _go(request, picker_url(request, error.reason))
 
     app.add_exception_handler(SignInNeeded, sign_in_needed)  # type: ignore[arg-type]
+    app.add_exception_handler(TenantNeeded, tenant_needed)  # type: ignore[arg-type]
 
     def html_first(
         previous: Handler, describe: Callable[[Any], tuple[int, str, str]]

@@ -7,7 +7,8 @@ agents with their state (08 §2.1), its reason, the time in it and their current
 task; and the KPIs: waiting now and the longest wait from the engine, service
 level and ASA of today from the reporting tables (08 §5, concluded sessions).
 Each service's panel refreshes itself when the event stream names the service,
-one of its tasks or one of its agents.
+one of its tasks or one of its agents. System and partner admins see it too, in the
+tenant they chose, with `***` for the names and callers PV2 hides from them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from switchboard.api.masking import NOTHING, Masking
 from switchboard.api.permissions import READ, Actor, service_target, task_target
 from switchboard.api.problems import ApiProblem
 from switchboard.domain.access import Access, Capability
@@ -33,6 +35,7 @@ from switchboard.web.board import (
     caller_of,
     service_name,
     task_facts,
+    user_name,
 )
 from switchboard.web.guard import NavEntry, page, register_nav, sees_any_service, viewer
 from switchboard.web.templating import render
@@ -57,7 +60,7 @@ def _watches_services(engine: Engine, access: Access, request: Request) -> bool:
     return sees_any_service(engine, access, Capability.LIVE_VIEW)
 
 
-register_nav(NavEntry("live", "Live view", "/live", _watches_services, order=20))
+register_nav(NavEntry("live", "Live view", "/live", _watches_services, order=20, for_system=True))
 
 
 def _services_seen(actor: Actor, engine: Engine) -> list[str]:
@@ -74,12 +77,9 @@ def _missing_service(service_id: str) -> ApiProblem:
     return ApiProblem(404, "service_not_found", f"No service with id '{service_id}'.")
 
 
-def _user_name(engine: Engine, user_id: str) -> str:
-    user = engine.state.users.get(user_id)
-    return user.display_name if user is not None else user_id
-
-
-def waiting_tasks(engine: Engine, service_id: str) -> list[dict[str, Any]]:
+def waiting_tasks(
+    engine: Engine, service_id: str, masking: Masking = NOTHING
+) -> list[dict[str, Any]]:
     """The service's waiting tasks in queue order (priority, then time)."""
     st = engine.state
     service = st.services[service_id]
@@ -96,21 +96,21 @@ def waiting_tasks(engine: Engine, service_id: str) -> list[dict[str, Any]]:
         rows.append(
             {
                 "task_id": task.id,
-                "caller": caller_of(task),
+                "caller": caller_of(task, masking),
                 "kind": task.kind.value,
                 "since": since,
                 "wait_s": now - since,
                 "priority": task.priority.label,
                 "level": task.policy_level,
                 "levels": levels,
-                "offered_to": [_user_name(engine, o.user_id) for o in task.offers.values()],
+                "offered_to": [user_name(engine, o.user_id, masking) for o in task.offers.values()],
                 "state": task.state.value,
             }
         )
     return rows
 
 
-def agents_of(engine: Engine, service_id: str) -> list[dict[str, Any]]:
+def agents_of(engine: Engine, service_id: str, masking: Masking = NOTHING) -> list[dict[str, Any]]:
     st = engine.state
     rows: list[dict[str, Any]] = []
     for user_id in st.members.get(service_id, set()):
@@ -125,14 +125,14 @@ def agents_of(engine: Engine, service_id: str) -> list[dict[str, Any]]:
             if task is not None:
                 current = {
                     "task_id": task.id,
-                    "caller": caller_of(task),
+                    "caller": caller_of(task, masking),
                     "service": service_name(engine, task.service_id),
                     "state": task.state.value,
                 }
         rows.append(
             {
                 "user_id": user_id,
-                "name": user.display_name,
+                "name": user_name(engine, user_id, masking),
                 "state": state,
                 "here": verdict.selectable,
                 "why_not_here": None if verdict.selectable else verdict.message,
@@ -143,11 +143,11 @@ def agents_of(engine: Engine, service_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def panel(engine: Engine, service_id: str) -> dict[str, Any]:
+def panel(engine: Engine, service_id: str, masking: Masking = NOTHING) -> dict[str, Any]:
     """Everything the live view shows of one service, from the engine's live state."""
     service = engine.state.services[service_id]
-    waiting = waiting_tasks(engine, service_id)
-    agents = agents_of(engine, service_id)
+    waiting = waiting_tasks(engine, service_id, masking)
+    agents = agents_of(engine, service_id, masking)
     counts = {state: 0 for state in STATE_ORDER}
     for agent in agents:
         counts[agent["state"].state] += 1
@@ -170,6 +170,8 @@ def panel(engine: Engine, service_id: str) -> dict[str, Any]:
         # the people at work.
         "present": [a for a in agents if a["state"].state != "offline"],
         "offline": [a["name"] for a in agents if a["state"].state == "offline"],
+        # A row of *** says nothing: the offline line then only counts them.
+        "names_hidden": masking.users,
         "number": service.pstn_number,
         "waiting": waiting,
         "in_workflow": len(in_workflow),
@@ -209,12 +211,14 @@ def _kpis_today(tenancy: Any, tenant_id: str, service_id: str, zone: str) -> dic
 
 @router.get("/live")
 async def live_view(
-    request: Request, actor: Actor = Depends(page(Capability.LIVE_VIEW, READ))
+    request: Request, actor: Actor = Depends(page(Capability.LIVE_VIEW, READ, system=True))
 ) -> Response:
     def read(engine: Engine) -> dict[str, Any]:
         return {
             "viewer": viewer(engine, actor, request, active="live"),
-            "panels": [panel(engine, sid) for sid in _services_seen(actor, engine)],
+            "panels": [
+                panel(engine, sid, actor.masking(engine)) for sid in _services_seen(actor, engine)
+            ],
             "now": engine.clock.now(),
         }
 
@@ -230,7 +234,9 @@ async def live_view(
 
 @router.get("/ui/live/services/{service_id}")
 async def live_panel(
-    service_id: str, request: Request, actor: Actor = Depends(page(Capability.LIVE_VIEW, READ))
+    service_id: str,
+    request: Request,
+    actor: Actor = Depends(page(Capability.LIVE_VIEW, READ, system=True)),
 ) -> Response:
     """One service's panel (refreshed by the page when its events arrive)."""
 
@@ -242,7 +248,7 @@ async def live_panel(
             engine, service_target(service_id, service), missing=_missing_service(service_id)
         )
         return {
-            "panel": panel(engine, service_id),
+            "panel": panel(engine, service_id, actor.masking(engine)),
             "now": engine.clock.now(),
             "time_zone": engine.state.tenant.time_zone,
         }
@@ -260,7 +266,9 @@ async def live_panel(
 
 @router.get("/ui/live/services/{service_id}/kpis")
 async def live_kpis(
-    service_id: str, request: Request, actor: Actor = Depends(page(Capability.LIVE_VIEW, READ))
+    service_id: str,
+    request: Request,
+    actor: Actor = Depends(page(Capability.LIVE_VIEW, READ, system=True)),
 ) -> Response:
     """Today's KPIs of one service (refreshed a moment after tasks end)."""
 
@@ -282,7 +290,9 @@ async def live_kpis(
 
 @router.get("/ui/live/tasks/{task_id}/why")
 async def why_waiting(
-    task_id: str, request: Request, actor: Actor = Depends(page(Capability.LIVE_VIEW, READ))
+    task_id: str,
+    request: Request,
+    actor: Actor = Depends(page(Capability.LIVE_VIEW, READ, system=True)),
 ) -> Response:
     """ "Why is this task waiting?": the diagnosis of 03 §10, as the API's `/diagnosis`."""
 
@@ -293,11 +303,12 @@ async def why_waiting(
             raise missing
         actor.allow(engine, task_target(task, engine.state), missing=missing)
         diagnosis = explain(engine, task_id).as_dict()
+        masking = actor.masking(engine)
         for entry in diagnosis["users"]:
-            entry["name"] = _user_name(engine, entry["user_id"])
+            entry["name"] = user_name(engine, entry["user_id"], masking)
         return {
             "diagnosis": diagnosis,
-            "facts": task_facts(engine, task),
+            "facts": task_facts(engine, task, masking=masking),
             "live": task.state is not TaskState.TERMINATED,
             "now": engine.clock.now(),
             "time_zone": engine.state.tenant.time_zone,

@@ -5,7 +5,10 @@ Pages read with the API's rights (`page(capability, READ)` and `Actor.allow`
 inside `actor.run`); every change is a request to `/api/v1/<kind>` sent by
 the page (admin.js), so the API's validation, scoping and ETags apply as they
 are. A person who may read an entity but not change it gets the same form,
-disabled, with the API's sentence saying why.
+disabled, with the API's sentence saying why. System and partner admins use them
+in the tenant they chose, and see users as the API shows them to them: `***` for
+names, sign-in addresses and e-mail while the tenant does not let partners see its
+people's identifiers (10 PV2; a form saved with `***` keeps the stored values).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from switchboard.api.masking import MASK
 from switchboard.api.permissions import READ, WRITE, Actor, config_target
 from switchboard.api.problems import ApiProblem
 from switchboard.api.schemas import to_json
@@ -76,7 +80,14 @@ def administers(access: Access) -> bool:
 
 
 register_nav(
-    NavEntry("admin", "Admin", "/admin", lambda engine, access, request: administers(access), 40)
+    NavEntry(
+        "admin",
+        "Admin",
+        "/admin",
+        lambda engine, access, request: administers(access),
+        40,
+        for_system=True,
+    )
 )
 
 
@@ -96,7 +107,7 @@ async def admin_home(
     request: Request,
     # Everybody reads their own user record: the page then shows only what the person's
     # roles let them administer, and refuses those with none.
-    actor: Actor = Depends(page(Capability.USERS, READ)),
+    actor: Actor = Depends(page(Capability.USERS, READ, system=True)),
 ) -> Response:
     def read(engine: Engine) -> dict[str, Any]:
         context = frame(engine, actor, request, active="")
@@ -142,7 +153,16 @@ def _matches(row: dict[str, Any], needle: str) -> bool:
 
 
 def _label(row: dict[str, Any]) -> str:
-    return str(row.get("name") or row.get("display_name") or row.get("id"))
+    label = str(row.get("name") or row.get("display_name") or row.get("id"))
+    # A hidden name (10 PV2) with the id beside it, which is not hidden: rows stay apart.
+    return f"{MASK} ({row.get('id')})" if label == MASK else label
+
+
+def _as_json(actor: Actor, engine: Engine, kind: AdminKind, entity: Any) -> dict[str, Any]:
+    """An entity as the API answers it to this person: a user's identifiers `***` for a
+    system or partner admin while the tenant hides them (10 PV2)."""
+    data = to_json(kind.api, entity)
+    return actor.masking(engine).user_json(data) if kind.name == "user" else data
 
 
 def _missing(kind: AdminKind, entity_id: str) -> ApiProblem:
@@ -224,12 +244,13 @@ def _install(kind: AdminKind) -> None:
         request: Request,
         q: str = Query("", max_length=128),
         offset: int = Query(0, ge=0),
-        actor: Actor = Depends(page(kind.capability, READ)),
+        actor: Actor = Depends(page(kind.capability, READ, system=True)),
     ) -> Response:
         def read(engine: Engine) -> dict[str, Any]:
             state = engine.state
+            # Masked before the search, so that a hidden name cannot be found by typing it.
             rows = [
-                to_json(kind.api, e)
+                _as_json(actor, engine, kind, e)
                 for e in state.table(kind.name).values()
                 if actor.sees(engine, config_target(kind.name, e, state, READ))
             ]
@@ -251,6 +272,7 @@ def _install(kind: AdminKind) -> None:
                     for r in rows[offset : offset + PAGE_SIZE]
                 ],
                 "may_create": may_write(access, kind.lifecycle),
+                "names_hidden": kind.name == "user" and actor.masking(engine).users,
             }
 
         context = await actor.run(read)
@@ -268,7 +290,7 @@ def _install(kind: AdminKind) -> None:
 
     @router.get(base + "/new", name=f"admin_new_{kind.name}")
     async def new_page(
-        request: Request, actor: Actor = Depends(page(kind.lifecycle, WRITE))
+        request: Request, actor: Actor = Depends(page(kind.lifecycle, WRITE, system=True))
     ) -> Response:
         def read(engine: Engine) -> dict[str, Any]:
             access = actor.access(engine)
@@ -289,7 +311,9 @@ def _install(kind: AdminKind) -> None:
 
     @router.get(base + "/{entity_id}", name=f"admin_edit_{kind.name}")
     async def edit_page(
-        entity_id: str, request: Request, actor: Actor = Depends(page(kind.capability, READ))
+        entity_id: str,
+        request: Request,
+        actor: Actor = Depends(page(kind.capability, READ, system=True)),
     ) -> Response:
         def read(engine: Engine) -> tuple[dict[str, Any], Any]:
             state = engine.state
@@ -302,7 +326,7 @@ def _install(kind: AdminKind) -> None:
             writable, why = entity_writable(access, kind, entity, state)
             if kind.name == "profile" and entity.kind.value != "custom":
                 writable, why = False, "Built-in duty profiles cannot be changed."
-            data = to_json(kind.api, entity)
+            data = _as_json(actor, engine, kind, entity)
             context = {
                 "viewer": frame(engine, actor, request, active=kind.key),
                 "opts": options(
@@ -316,11 +340,14 @@ def _install(kind: AdminKind) -> None:
             }
             if kind.name == "calendar":
                 context["calendar_hours"] = (entity, state.tenant.time_zone, engine.clock.now())
+            context["account_hidden"] = actor.masking(engine).users
             return context, entity
 
         context, entity = await actor.run(read)
         if kind.name == "user":
-            context["account"] = await _account(request, actor, entity_id)
+            account = await _account(request, actor, entity_id)
+            # The sign-in name is a user identifier too (10 PV2).
+            context["account"] = MASK if account and context["account_hidden"] else account
         if kind.name == "calendar":
             calendar, zone, now = context.pop("calendar_hours")
             context["now"] = await asyncio.to_thread(calendar_now, calendar, zone, now)
@@ -346,6 +373,15 @@ async def _account(request: Request, actor: Actor, user_id: str) -> str | None:
     return await asyncio.to_thread(find)
 
 
+def _title(kind: AdminKind, data: dict[str, Any], entity_id: str | None) -> str:
+    """The form's heading: the entity's name, or what it is and its id when the name is
+    hidden from the viewer (10 PV2)."""
+    if entity_id is None:
+        return f"New {kind.singular}"
+    name = str(data.get("name") or data.get("display_name") or entity_id)
+    return f"{kind.singular.capitalize()} {entity_id}" if name == MASK else name
+
+
 def _form(
     request: Request,
     kind: AdminKind,
@@ -367,16 +403,13 @@ def _form(
         writable=writable,
         why=why,
         choices=_choices(),
-        title=(
-            f"New {kind.singular}"
-            if entity_id is None
-            else str(data.get("name") or data.get("display_name") or entity_id)
-        ),
+        title=_title(kind, data, entity_id),
         api_path=f"/api/v1/{kind.api.path}",
         server_owned=" ".join(("version", *kind.api.server_owned))
         + ("" if kind.api.client_chooses_id else " id"),
     )
     context.setdefault("may_delete", False)
+    context.setdefault("account_hidden", False)
     return render(request, kind.template, context)
 
 

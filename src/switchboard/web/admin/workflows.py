@@ -68,7 +68,8 @@ def document_text(workflow: Workflow) -> str:
 
 @router.get("/admin/workflows/new")
 async def new_workflow(
-    request: Request, actor: Actor = Depends(page(Capability.CALENDARS_WORKFLOWS, WRITE))
+    request: Request,
+    actor: Actor = Depends(page(Capability.CALENDARS_WORKFLOWS, WRITE, system=True)),
 ) -> Response:
     def read(engine: Engine) -> dict[str, Any]:
         access = actor.access(engine)
@@ -86,7 +87,7 @@ async def new_workflow(
 async def edit_workflow(
     workflow_id: str,
     request: Request,
-    actor: Actor = Depends(page(Capability.CALENDARS_WORKFLOWS, READ)),
+    actor: Actor = Depends(page(Capability.CALENDARS_WORKFLOWS, READ, system=True)),
 ) -> Response:
     def read(engine: Engine) -> dict[str, Any]:
         state = engine.state
@@ -120,7 +121,7 @@ async def edit_workflow(
 async def workflow_issues(
     workflow_id: str,
     request: Request,
-    actor: Actor = Depends(page(Capability.CALENDARS_WORKFLOWS, READ)),
+    actor: Actor = Depends(page(Capability.CALENDARS_WORKFLOWS, READ, system=True)),
 ) -> Response:
     """The issues of the saved document, grouped by node (a fragment of the editor)."""
 

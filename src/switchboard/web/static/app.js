@@ -1,6 +1,9 @@
 /* Switchboard's page script: the glue between htmx, the REST API and the live stream.
  *
  * - Every state-changing request carries the session's CSRF token (X-CSRF-Token).
+ * - A system or partner admin's page names the tenant it shows (`meta switchboard-tenant`):
+ *   every request it makes carries it as X-Switchboard-Tenant (10 R3), so the page keeps
+ *   acting in its tenant even if another tab chose a different one meanwhile.
  * - Refusals (problem documents) are shown as a sentence in the message area.
  * - Live regions: an element with `data-live="task.offered user.acw_started"` is refreshed
  *   (its own hx-get) when such an event arrives on the event stream; optional
@@ -20,6 +23,11 @@
 
   function csrfToken() {
     const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function chosenTenant() {
+    const meta = document.querySelector('meta[name="switchboard-tenant"]');
     return meta ? meta.content : "";
   }
 
@@ -71,6 +79,8 @@
     if (UNSAFE.has(detail.verb.toUpperCase())) {
       detail.headers["X-CSRF-Token"] = csrfToken();
     }
+    const tenant = chosenTenant();
+    if (tenant) detail.headers["X-Switchboard-Tenant"] = tenant;
   });
 
   /* Request bodies as the API's JSON. Fields named `x[]` are lists (also with one
