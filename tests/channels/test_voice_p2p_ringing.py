@@ -4,9 +4,10 @@ bridges nothing on answer."""
 
 from __future__ import annotations
 
-from voice_harness import CALLER, Line, node
+from voice_harness import CALLER, Line
 
 from switchboard.domain.enums import Presence, TaskState
+from workflow_nodes import node
 
 
 def _line(distribution: str) -> Line:

@@ -5,10 +5,11 @@ transfer redirects it instead (04 §3, P column)."""
 
 from __future__ import annotations
 
-from voice_harness import CALLER, Line, node
+from voice_harness import CALLER, Line
 
 from switchboard.channels.voice.sim_world import Behaviour, Phone
 from switchboard.domain.enums import EndReason, OfferKind, TaskState
+from workflow_nodes import node
 
 SORRY = "Nobody could take your call."
 

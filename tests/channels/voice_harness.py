@@ -16,10 +16,10 @@ from switchboard.channels.voice.virtual_time import VirtualVoice
 from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
 from switchboard.domain.enums import AssignmentType
-from switchboard.domain.workflow import parse_workflow
 from switchboard.engine.clock import Clock, VirtualClock
 from switchboard.engine.engine import Engine
 from switchboard.engine.events import Event
+from workflow_nodes import node, started
 
 CALLER = v.Party(kind=v.PartyKind.PHONE, id="+41791234567")
 WELCOME = "Welcome to Hotline, caller +41791234567."
@@ -28,43 +28,22 @@ WELCOME_TEMPLATE = "Welcome to {{system.service.name}}, caller {{system.caller.t
 
 
 def _flow() -> cfg.Workflow:
-    def n(
-        node_id: str, kind: str, exits: dict[str, str] | None = None, **settings: object
-    ) -> dict[str, object]:
-        out: dict[str, object] = {"id": node_id, "type": kind}
-        if exits:
-            out["exits"] = exits
-        if settings:
-            out["settings"] = settings
-        return out
-
-    return parse_workflow(
-        {
-            "id": "wf-hotline",
-            "ou_id": "root",
-            "name": "Hotline menu",
-            "modality": "audio",
-            "direction": "inbound",
-            "nodes": [
-                n("start", "start", {"next": "acc"}),
-                n("acc", "accept", {"next": "hello"}),
-                n(
-                    "hello",
-                    "announcement",
-                    {"next": "menu"},
-                    prompt={"text": WELCOME_TEMPLATE},
-                ),
-                n(
-                    "menu",
-                    "input_customer",
-                    {"option_1": "q", "option_2": "bye", "invalid": "bye", "no_input": "bye"},
-                    prompt={"text": MENU},
-                    options=["1", "2"],
-                ),
-                n("q", "queue", {"timeout": "bye", "no_users": "bye", "full": "bye"}),
-                n("bye", "disconnect", final_prompt={"text": "Goodbye."}),
-            ],
-        }
+    return started(
+        [
+            node("hello", "announcement", {"next": "menu"}, prompt={"text": WELCOME_TEMPLATE}),
+            node(
+                "menu",
+                "input_customer",
+                {"option_1": "q", "option_2": "bye", "invalid": "bye", "no_input": "bye"},
+                prompt={"text": MENU},
+                options=["1", "2"],
+            ),
+            node("q", "queue", {"timeout": "bye", "no_users": "bye", "full": "bye"}),
+            node("bye", "disconnect", final_prompt={"text": "Goodbye."}),
+        ],
+        workflow_id="wf-hotline",
+        name="Hotline menu",
+        accept=True,
     )
 
 
@@ -91,40 +70,17 @@ def hotline(clock: Clock) -> Engine:
             memberships={"svc": cfg.Membership("svc")},
         ),
     )
-    workflow = _flow()
-    engine.upsert("workflow", workflow)
-    engine.publish_workflow(workflow.id)
-    service = engine.state.services["svc"]
-    engine.upsert(
-        "service", replace(service, workflows={**service.workflows, "audio_inbound": workflow.id})
-    )
+    _install(engine, _flow())
     return engine
-
-
-def node(
-    node_id: str, kind: str, exits: dict[str, str] | None = None, **settings: object
-) -> dict[str, object]:
-    out: dict[str, object] = {"id": node_id, "type": kind}
-    if exits:
-        out["exits"] = exits
-    if settings:
-        out["settings"] = settings
-    return out
 
 
 def use_workflow(engine: Engine, nodes: list[dict[str, object]], workflow_id: str = "wf-x") -> None:
     """Publish `nodes` (after a start node that leads to the first) as the hotline's workflow."""
-    first = str(nodes[0]["id"])
-    workflow = parse_workflow(
-        {
-            "id": workflow_id,
-            "ou_id": "root",
-            "name": f"Workflow {workflow_id}",
-            "modality": "audio",
-            "direction": "inbound",
-            "nodes": [node("start", "start", {"next": first}), *nodes],
-        }
-    )
+    _install(engine, started(nodes, workflow_id=workflow_id, name=f"Workflow {workflow_id}"))
+
+
+def _install(engine: Engine, workflow: cfg.Workflow) -> None:
+    """Publish `workflow` as the hotline's audio inbound workflow."""
     engine.upsert("workflow", workflow)
     engine.publish_workflow(workflow.id)
     service = engine.state.services["svc"]

@@ -17,7 +17,7 @@ import jsonschema_rs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from workflow_samples import PROMPT, chat, flow, hotline, n, node
+from workflow_samples import PROMPT, chat, flow, hotline, node
 
 from switchboard.domain.workflow import (
     CATALOGUE,
@@ -34,6 +34,7 @@ from switchboard.domain.workflow.settings import (
     Setting,
     TextSetting,
 )
+from workflow_nodes import node as n
 
 SCHEMA = workflow_schema()
 VALIDATOR = jsonschema_rs.Draft202012Validator(SCHEMA)

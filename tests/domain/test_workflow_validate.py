@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from workflow_samples import PROMPT, REFS, chat, flow, hotline, n, node
+from workflow_samples import PROMPT, REFS, chat, flow, hotline, node
 
 from switchboard.domain.workflow import (
     References,
@@ -23,6 +23,7 @@ from switchboard.domain.workflow import (
     validate_document,
     validate_workflow,
 )
+from workflow_nodes import node as n
 
 Doc = dict[str, Any]
 Expected = tuple[str, str, str] | tuple[str, str, str, str]

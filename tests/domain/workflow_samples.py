@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from switchboard.domain.workflow import References, ServiceRef
+from workflow_nodes import node as n
 
 PROMPT: dict[str, Any] = {"text": "Hello."}
 
@@ -94,18 +95,6 @@ def node(document: dict[str, Any], node_id: str) -> dict[str, Any]:
     """The node with this id in a document (for editing in place)."""
     found: dict[str, Any] = next(n for n in document["nodes"] if n["id"] == node_id)
     return found
-
-
-def n(
-    node_id: str, activity: str, exits: dict[str, str] | None = None, **settings: Any
-) -> dict[str, Any]:
-    """A node object; settings as keyword arguments."""
-    out: dict[str, Any] = {"id": node_id, "type": activity}
-    if settings:
-        out["settings"] = settings
-    if exits:
-        out["exits"] = exits
-    return out
 
 
 def flow(

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from workflow_harness import SERVICE, World, api_task, document, node, world
+from workflow_harness import SERVICE, World, api_task, document, world
 
 from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
@@ -23,6 +23,7 @@ from switchboard.domain.calendars import (
     Weekday,
 )
 from switchboard.domain.enums import EndReason, Modality, Presence, TaskKind, TaskState
+from workflow_nodes import node
 
 BYE = node("bye", "disconnect")
 

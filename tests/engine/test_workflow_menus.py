@@ -3,11 +3,12 @@ record_consent and voice_message — every exit, in virtual time."""
 
 from __future__ import annotations
 
-from workflow_harness import World, api_task, document, node, world
+from workflow_harness import World, api_task, document, world
 
 from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
 from switchboard.domain.enums import EndReason
+from workflow_nodes import node
 
 BYE = node("bye", "disconnect")
 MENU_EXITS = {"option_1": "bye", "option_star": "bye", "invalid": "bye", "no_input": "bye"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from workflow_harness import SERVICE, World, api_task, document, node, world
+from workflow_harness import SERVICE, World, api_task, document, world
 
 from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
@@ -18,6 +18,7 @@ from switchboard.domain.enums import (
     UserOrdering,
 )
 from switchboard.domain.workflow import WorkflowStatus
+from workflow_nodes import node
 
 BYE = node("bye", "disconnect")
 SORRY = node("sorry", "announcement", {"next": "bye"}, prompt={"text": "Sorry."})

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from workflow_harness import SERVICE, api_task, document, node, world
+from workflow_harness import SERVICE, api_task, document, world
 
 from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
@@ -20,6 +20,7 @@ from switchboard.domain.workflow.runtime import LOOP_LIMIT
 from switchboard.engine.engine import Engine
 from switchboard.engine.explain import explain
 from switchboard.store.journal import SqliteJournal
+from workflow_nodes import node
 
 BYE = node("bye", "disconnect")
 MENU = node(

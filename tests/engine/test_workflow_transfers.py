@@ -4,7 +4,7 @@ accept, redirect before), with every way it can fail (05 §9)."""
 
 from __future__ import annotations
 
-from workflow_harness import SERVICE, World, api_task, document, node, world
+from workflow_harness import SERVICE, World, api_task, document, world
 
 from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
@@ -15,6 +15,7 @@ from switchboard.domain.enums import (
     Presence,
     TaskState,
 )
+from workflow_nodes import node
 
 BYE = node("bye", "disconnect")
 FAILED = node("failed", "announcement", {"next": "bye"}, prompt={"text": "That did not work."})

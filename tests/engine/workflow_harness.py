@@ -18,26 +18,16 @@ from switchboard.domain import config as cfg
 from switchboard.domain import voice as v
 from switchboard.domain.enums import AssignmentType, Modality, Presence, TaskKind
 from switchboard.domain.task import Task
-from switchboard.domain.workflow import Workflow, parse_workflow
+from switchboard.domain.workflow import Workflow
 from switchboard.engine.clock import VirtualClock
 from switchboard.engine.engine import Engine, JournalPort
 from switchboard.engine.events import Event
+from workflow_nodes import started
 
 C = TypeVar("C", bound=v.VoiceCommand)
 
 SERVICE = "svc"
 SERVICE_UPN = "hotline@acme.test"
-
-
-def node(
-    node_id: str, activity: str, exits: dict[str, str] | None = None, **settings: Any
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": node_id, "type": activity}
-    if settings:
-        out["settings"] = settings
-    if exits:
-        out["exits"] = exits
-    return out
 
 
 def document(
@@ -49,20 +39,7 @@ def document(
     accept: bool = True,
 ) -> Workflow:
     """start (→ accept) → the given nodes; the first given node follows."""
-    first = nodes[0]["id"]
-    head = [node("start", "start", {"next": "acc" if accept else first})]
-    if accept:
-        head.append(node("acc", "accept", {"next": first}))
-    return parse_workflow(
-        {
-            "id": workflow_id,
-            "ou_id": "root",
-            "name": name,
-            "modality": modality,
-            "direction": "inbound",
-            "nodes": [*head, *nodes],
-        }
-    )
+    return started(nodes, workflow_id=workflow_id, name=name, modality=modality, accept=accept)
 
 
 @dataclass

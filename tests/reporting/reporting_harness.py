@@ -25,7 +25,7 @@ from switchboard.channels.voice.virtual_time import VirtualVoice
 from switchboard.domain import config as cfg
 from switchboard.domain.enums import AssignmentType, Presence
 from switchboard.domain.voice import VoiceEvent
-from switchboard.domain.workflow import Workflow, parse_workflow
+from switchboard.domain.workflow import Workflow
 from switchboard.engine.clock import VirtualClock
 from switchboard.engine.engine import Engine
 from switchboard.engine.events import Event
@@ -33,6 +33,7 @@ from switchboard.reporting.projection import Output, Projector
 from switchboard.store.database import create_engine, migrate, transaction
 from switchboard.store.repositories import TenantRepository
 from switchboard.store.schema import REPORT_TABLES
+from workflow_nodes import started
 
 #: 2026-01-05 09:00:00 UTC, a Monday.
 START = 1_767_603_600.0
@@ -43,29 +44,9 @@ def counting_ids(prefix: str = "id") -> Callable[[], str]:
     return lambda: str(uuid.uuid5(uuid.NAMESPACE_OID, f"{prefix}-{next(counter)}"))
 
 
-def node(
-    node_id: str, activity: str, exits: dict[str, str] | None = None, **settings: Any
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": node_id, "type": activity}
-    if settings:
-        out["settings"] = settings
-    if exits:
-        out["exits"] = exits
-    return out
-
-
 def workflow(nodes: Sequence[dict[str, Any]], *, workflow_id: str = "wf") -> Workflow:
     """start → the given nodes (the first one follows the start)."""
-    return parse_workflow(
-        {
-            "id": workflow_id,
-            "ou_id": "root",
-            "name": workflow_id,
-            "modality": "audio",
-            "direction": "inbound",
-            "nodes": [node("start", "start", {"next": nodes[0]["id"]}), *nodes],
-        }
-    )
+    return started(nodes, workflow_id=workflow_id, name=workflow_id)
 
 
 def service(service_id: str = "svc", **fields: Any) -> cfg.Service:

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from reporting_harness import Scene, node, report_db, service, user, workflow
+from reporting_harness import Scene, report_db, service, user, workflow
 from sqlalchemy import Engine as Database
 
 from switchboard.domain import voice as v
@@ -19,6 +19,7 @@ from switchboard.reporting.outcomes import Outcome
 from switchboard.reporting.projection import Output
 from switchboard.reporting.rows import ServiceSessionRow, derived_id, to_dt, to_ms
 from switchboard.reporting.storage import ReportStore
+from workflow_nodes import node
 
 SOURCES = ("aggregates", "sessions")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reporting_harness import START, Scene, node, service, user, utc, workflow
+from reporting_harness import START, Scene, service, user, utc, workflow
 
 from switchboard.domain import config as cfg
 from switchboard.domain.enums import TaskKind
 from switchboard.reporting.outcomes import Outcome, UserOutcome
 from switchboard.reporting.projection import Output, Projector, state_from_json
 from switchboard.reporting.rows import to_dt, to_ms
+from workflow_nodes import node
 
 
 def _scene(**service_fields: object) -> Scene:
