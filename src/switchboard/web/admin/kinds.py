@@ -61,7 +61,10 @@ def _workflow_status(row: dict[str, Any], names: Names) -> str:
     return f"{row.get('status', '')}, version {row.get('version', '')}"
 
 
+#: The columns and fields most kinds share.
 OU = Column("OU", _ou)
+NAMED = Column("Name", _text("name"))
+ON_OFF = Column("Enabled", _flag("enabled"), "flag")
 NAME = Field("name", "Name", required=True)
 IN_OU = Field(
     "ou_id",
@@ -82,11 +85,11 @@ SERVICES = AdminKind(
     group="Services",
     description="Numbers and addresses callers reach, who answers them and how.",
     columns=(
-        Column("Name", _text("name")),
+        NAMED,
         Column("Address", _text("upn")),
         Column("Phone number", _text("pstn_number")),
         Column("Channels", _modalities),
-        Column("Enabled", _flag("enabled"), "flag"),
+        ON_OFF,
         OU,
     ),
     template="admin/service.html",
@@ -101,7 +104,7 @@ WORKFLOWS = AdminKind(
     group="Services",
     description="What a call or chat goes through before an agent: menus, messages, queues.",
     columns=(
-        Column("Name", _text("name")),
+        NAMED,
         Column("Kind", _workflow_kind),
         Column("Status", _workflow_status),
         OU,
@@ -117,7 +120,7 @@ CALENDARS = AdminKind(
     group="Services",
     description="When services are open: weekly hours, date ranges, public holidays.",
     columns=(
-        Column("Name", _text("name")),
+        NAMED,
         Column("Time zone", lambda row, n: row.get("time_zone") or "the tenant's"),
         Column("When no period applies", lambda row, n: str(row.get("default_state", ""))),
         Column("Periods", _count("periods", "period", "periods")),
@@ -134,7 +137,7 @@ POLICIES = AdminKind(
     group="Routing",
     description="Which skills a task needs, level by level, the longer it waits.",
     columns=(
-        Column("Name", _text("name")),
+        NAMED,
         Column("Levels", _count("levels", "level", "levels")),
         OU,
     ),
@@ -150,7 +153,7 @@ SKILLS = AdminKind(
     group="Routing",
     description="What agents can do (a language, a product); each belongs to a category.",
     columns=(
-        Column("Name", _text("name")),
+        NAMED,
         Column("Category", _ref("skill_category", "category_id")),
         OU,
     ),
@@ -177,7 +180,7 @@ CATEGORIES = AdminKind(
     group="Routing",
     description="Groups of skills, with the levels their skills are graded in.",
     columns=(
-        Column("Name", _text("name")),
+        NAMED,
         Column("Levels", _flag("levelled"), "flag"),
         Column("Responsibility", _flag("responsibility_enabled"), "flag"),
         OU,
@@ -193,7 +196,7 @@ PROFILES = AdminKind(
     group="Routing",
     description="Which of their skills agents work with while the profile is on.",
     columns=(
-        Column("Name", _text("name")),
+        NAMED,
         Column("Kind", lambda row, n: str(row.get("kind", "")).replace("_", " ")),
         Column("Skills", _count("entries", "skill", "skills")),
         OU,
@@ -214,7 +217,7 @@ USERS = AdminKind(
         Column("Sign-in name", _text("upn")),
         Column("Services", _services_of),
         Column("Roles", _roles),
-        Column("Enabled", _flag("enabled"), "flag"),
+        ON_OFF,
         OU,
     ),
     template="admin/user.html",
@@ -229,7 +232,7 @@ REASONS = AdminKind(
     plural="Not-available reasons",
     group="People",
     description="What agents pick when they step away: break, training, lunch.",
-    columns=(Column("Name", _text("name")), Column("Enabled", _flag("enabled"), "flag"), OU),
+    columns=(NAMED, ON_OFF, OU),
     fields=(NAME, ENABLED, IN_OU),
 )
 
@@ -240,7 +243,7 @@ OUS = AdminKind(
     plural="Organisation units",
     group="People",
     description="The tree that decides who administers what.",
-    columns=(Column("Name", _text("name")), Column("Inside", _ou)),
+    columns=(NAMED, Column("Inside", _ou)),
     fields=(
         NAME,
         Field(
@@ -262,9 +265,9 @@ CODES = AdminKind(
     group="Work data",
     description="Outcomes agents record for a session (solved, call back, …).",
     columns=(
-        Column("Name", _text("name")),
+        NAMED,
         Column("Short code", _text("short_code")),
-        Column("Enabled", _flag("enabled"), "flag"),
+        ON_OFF,
         OU,
     ),
     fields=(
@@ -287,7 +290,7 @@ TAGS = AdminKind(
     plural="Tags",
     group="Work data",
     description="Labels agents add to a session (complaint, VIP, …).",
-    columns=(Column("Name", _text("name")), Column("Enabled", _flag("enabled"), "flag"), OU),
+    columns=(NAMED, ON_OFF, OU),
     fields=(NAME, ENABLED, IN_OU),
 )
 
@@ -300,7 +303,7 @@ PARAMETERS = AdminKind(
     description="Named values workflows set and read, shown to agents if you wish.",
     columns=(
         Column("Id", _text("id")),
-        Column("Name", _text("name")),
+        NAMED,
         Column("Default value", _text("default_value")),
         Column("Shown to agents", _flag("show_to_users"), "flag"),
         OU,
