@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import TYPE_CHECKING, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Protocol, TypeGuard, TypeVar
 
 from switchboard.domain.calendars import Calendar
 from switchboard.domain.config import (
@@ -318,7 +318,8 @@ def _own_ids(entity_id: str, previous: _HasId | None) -> frozenset[str]:
     return frozenset({entity_id} if previous is None else {entity_id, previous.id})
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
+    """JSON integers only: `True` is a bool in JSON, not 1."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -884,7 +885,7 @@ def _check_distribution(
     ordering = ch.enum(_join(prefix, "user_ordering"), dist.user_ordering, UserOrdering)
     seed_path = _join(prefix, "random_seed")
     if dist.random_seed is not None:
-        if not _is_int(dist.random_seed):
+        if not is_int(dist.random_seed):
             ch.add(
                 "invalid_type",
                 seed_path,
@@ -1112,7 +1113,7 @@ def _check_user_skills(ch: _Checker, user: User, catalog: Catalog) -> None:
                     level_path,
                     f"level is required for skill {skill.name!r}; expected one of {allowed}.",
                 )
-            elif not _is_int(user_skill.level) or user_skill.level not in values:
+            elif not is_int(user_skill.level) or user_skill.level not in values:
                 ch.add(
                     "out_of_range",
                     level_path,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from switchboard.domain.enums import DistributionType, Modality, Priority, UserOrdering
+from switchboard.domain.validation import is_int
 from switchboard.domain.workflow.document import JsonValue
 from switchboard.domain.workflow.kinds import WorkflowKind
 from switchboard.domain.workflow.placeholders import PARAMETER_ID_RE, parse_subject
@@ -43,7 +44,6 @@ from switchboard.domain.workflow.settings import (
     RefSetting,
     Setting,
     TextSetting,
-    is_int,
 )
 from switchboard.domain.workflow.site import NodeScope, Site
 

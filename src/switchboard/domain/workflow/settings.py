@@ -21,9 +21,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final, TypeAlias, TypeGuard
+from typing import Final, TypeAlias
 
 from switchboard.domain.enums import Modality
+from switchboard.domain.validation import is_int
 from switchboard.domain.workflow.document import JsonValue
 from switchboard.domain.workflow.references import RefKind
 from switchboard.domain.workflow.site import Site, describe
@@ -67,11 +68,6 @@ class ByModality:
 
 
 Default: TypeAlias = "JsonValue | ByModality | Missing"
-
-
-def is_int(value: object) -> TypeGuard[int]:
-    """JSON integers only: `True` is a bool in JSON, not 1."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
