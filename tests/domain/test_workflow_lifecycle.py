@@ -18,13 +18,12 @@ from switchboard.domain.workflow import (
     WorkflowDocument,
     WorkflowStatus,
     check_assignment,
-    check_update,
-    new_draft,
     parse_workflow,
     publish,
     references_from_catalog,
     validate_workflow,
 )
+from switchboard.domain.workflow.lifecycle import check_save, save_draft
 
 
 def test_publish_keeps_the_version_and_freezes_the_draft() -> None:
@@ -55,64 +54,24 @@ def test_warnings_do_not_block_publishing() -> None:
     assert published.status is WorkflowStatus.PUBLISHED
 
 
-def test_a_new_draft_carries_the_next_version() -> None:
-    published = publish(parse_workflow(hotline()))
-    second = new_draft(published)
-    assert (second.status, second.version) == (WorkflowStatus.DRAFT, 2)
-    assert second.document == published.document
-    assert publish(second).version == 2
-    with pytest.raises(Refused) as caught:
-        new_draft(second)
-    assert caught.value.code == "not_published"
-
-
-def test_a_published_version_is_immutable() -> None:
-    published = publish(parse_workflow(hotline()))
-    edited = replace(published, name="Hotline 2")
-    assert [(i.code, i.path, i.message) for i in check_update(edited, published)] == [
-        (
-            "immutable_field",
-            "",
-            "Version 1 of workflow 'wf-hotline' is published and cannot be changed; "
-            "start a new draft (version 2).",
-        )
-    ]
-    assert check_update(published, published) == []
-
-
-def test_draft_edits_keep_identity_kind_version_and_status() -> None:
+def test_a_saved_draft_keeps_its_kind() -> None:
     workflow = parse_workflow(hotline())
     fewer = WorkflowDocument((*workflow.document.nodes[:-1], Node(id="bye", type="disconnect")))
-    assert check_update(replace(workflow, name="New name", document=fewer), workflow) == []
-    changed = replace(
-        workflow,
-        id="wf-other",
-        modality=Modality.CHAT,
-        direction=Direction.OUTBOUND,
-        version=3,
-        status=WorkflowStatus.PUBLISHED,
-    )
-    assert [(i.code, i.path, i.message) for i in check_update(changed, workflow)] == [
-        ("immutable_field", "id", "id cannot be changed after creation; it is 'wf-hotline'."),
-        (
-            "immutable_field",
-            "modality",
-            "modality cannot be changed after creation; it is audio. "
-            "Create a new workflow for another kind of task.",
-        ),
-        (
-            "immutable_field",
-            "direction",
-            "direction cannot be changed after creation; it is inbound. "
-            "Create a new workflow for another kind of task.",
-        ),
-        (
-            "immutable_field",
-            "version",
-            "version is set by publishing; this draft is version 1.",
-        ),
-        ("immutable_field", "status", "status changes only by publishing the draft."),
-    ]
+    edited = save_draft(replace(workflow, name="New name", document=fewer), workflow)
+    assert check_save(edited, workflow, REFS) == []
+    for field, was, other in (
+        ("modality", "audio", replace(workflow, modality=Modality.CHAT)),
+        ("direction", "inbound", replace(workflow, direction=Direction.OUTBOUND)),
+    ):
+        changed = save_draft(other, workflow)
+        assert [(i.code, i.path, i.message) for i in check_save(changed, workflow, REFS)] == [
+            (
+                "immutable_field",
+                field,
+                f"{field} cannot be changed after creation; it is {was}. "
+                "Create a new workflow for another kind of task.",
+            )
+        ]
 
 
 def test_assignment_to_a_service_slot() -> None:
@@ -166,9 +125,12 @@ def test_references_from_the_configuration_catalog() -> None:
             "CaseId": CustomParameter(id="CaseId", name="Case"),
             "Topic": CustomParameter(id="Topic", name="Topic", ou_id="ou-sales"),
         },
-        calendars={"cal-sales": Calendar(id="cal-sales", name="Sales", ou_id="ou-sales")},
+        calendars={
+            "cal-1": Calendar(id="cal-1", name="Hotline hours"),
+            "cal-sales": Calendar(id="cal-sales", name="Sales", ou_id="ou-sales"),
+        },
     )
-    refs = references_from_catalog(catalog, calendars={"cal-1": "root"})
+    refs = references_from_catalog(catalog)
     assert refs.visible_ous("ou-sales") == frozenset({"ou-sales", "root"})
     assert refs.owner_ou(RefKind.PARAMETER, "Topic") == "ou-sales"
     assert refs.owner_ou(RefKind.CALENDAR, "cal-1") == "root"

@@ -23,12 +23,7 @@ from switchboard.domain.workflow.document import JsonValue, Node, Workflow, Work
 from switchboard.domain.workflow.effective import effective_settings
 from switchboard.domain.workflow.issues import Severity, WorkflowIssue, errors, require_no_errors
 from switchboard.domain.workflow.kinds import WorkflowKind, WorkflowStatus, kind_of
-from switchboard.domain.workflow.lifecycle import (
-    check_assignment,
-    check_update,
-    new_draft,
-    publish,
-)
+from switchboard.domain.workflow.lifecycle import check_assignment, publish
 from switchboard.domain.workflow.parse import parse_workflow, read_workflow
 from switchboard.domain.workflow.references import (
     References,
@@ -57,11 +52,9 @@ __all__ = [
     "WorkflowKind",
     "WorkflowStatus",
     "check_assignment",
-    "check_update",
     "effective_settings",
     "errors",
     "kind_of",
-    "new_draft",
     "parse_workflow",
     "publish",
     "read_workflow",

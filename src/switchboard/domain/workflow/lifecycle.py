@@ -3,15 +3,15 @@
 04 §1 and §2 set the rules; the mechanics are decisions:
 
 * `version` counts publishes. A new workflow is drafted as version 1; a
-  draft started from published version *n* is version *n + 1* and keeps that
-  number until it is published. The number therefore identifies exactly one
-  published document, which is what a running service session refers to
-  (04 §4 RT1).
-* A published version is immutable: any change to it is refused with
-  `immutable_field`; change a new draft instead. Edits to a draft keep its
-  id, modality, direction, version and status: the status changes only
-  through `publish`, and services address a workflow by its modality and
-  direction (01 §4.4), so those cannot move under them.
+  draft started from published version *n* (by saving an edit of it) is
+  version *n + 1* and keeps that number until it is published. The number
+  therefore identifies exactly one published document, which is what a
+  running service session refers to (04 §4 RT1).
+* A published version never changes: an edit of it is saved as the next
+  version's draft. A save keeps the workflow's modality and direction
+  (`immutable_field` otherwise): services address a workflow by them (01
+  §4.4), so they cannot move under them. The status changes only through
+  `publish`.
 * A draft may hold errors; `publish` refuses it while any error remains
   (warnings do not block).
 * A service slot accepts a workflow that has a published version of the
@@ -19,10 +19,10 @@
 * Saving (`save_draft`, `check_save`): the configuration store owns `version`
   and `status`. A save always stores a draft: the first one is version 1,
   editing a draft keeps its number, and editing a workflow whose current
-  document is published starts the next version (as `new_draft` does), so an
-  editor never has to call `new_draft` first. A save is refused only for what
-  identifies the entity (name, OU, the kind it was created with); problems in
-  the graph are kept in the draft and stop `publish` instead.
+  document is published starts the next version, so an editor never has to
+  start a draft explicitly. A save is refused only for what identifies the
+  entity (name, OU, the kind it was created with); problems in the graph are
+  kept in the draft and stop `publish` instead.
 
 Optimistic concurrency for concurrent edits of one draft is the store's
 business (a revision or ETag), since `version` here is not an edit counter.
@@ -44,8 +44,6 @@ __all__ = [
     "ENTITY_PATHS",
     "check_assignment",
     "check_save",
-    "check_update",
-    "new_draft",
     "publish",
     "save_draft",
     "validate_save",
@@ -66,47 +64,6 @@ def publish(draft: Workflow, refs: References | None = None) -> Workflow:
         )
     require_no_errors(validate_workflow(draft, refs))
     return replace(draft, status=WorkflowStatus.PUBLISHED)
-
-
-def new_draft(published: Workflow) -> Workflow:
-    """A draft copy of a published version, numbered as the next version."""
-    if published.status is not WorkflowStatus.PUBLISHED:
-        raise Refused(
-            f"Workflow {published.id!r} version {published.version} is a draft already; "
-            "edit it instead of starting another.",
-            code="not_published",
-            workflow_id=published.id,
-            version=published.version,
-        )
-    return replace(published, status=WorkflowStatus.DRAFT, version=published.version + 1)
-
-
-def check_update(new: Workflow, previous: Workflow) -> list[WorkflowIssue]:
-    """Why `new` may not replace the stored `previous`; empty when it may."""
-    issues: list[WorkflowIssue] = []
-
-    def fixed(path: str, message: str) -> None:
-        issues.append(WorkflowIssue("immutable_field", path, message))
-
-    if previous.status is WorkflowStatus.PUBLISHED:
-        if new != previous:
-            fixed(
-                "",
-                f"Version {previous.version} of workflow {previous.id!r} is published and "
-                f"cannot be changed; start a new draft (version {previous.version + 1}).",
-            )
-        return issues
-    if new.id != previous.id:
-        fixed("id", f"id cannot be changed after creation; it is {previous.id!r}.")
-    issues += _kind_changes(new, previous)
-    if new.version != previous.version:
-        fixed(
-            "version",
-            f"version is set by publishing; this draft is version {previous.version}.",
-        )
-    if new.status != previous.status:
-        fixed("status", "status changes only by publishing the draft.")
-    return issues
 
 
 def check_assignment(slot: str, workflow_id: str, published: Workflow | None) -> list[Issue]:

@@ -86,21 +86,12 @@ class References:
         return frozenset(seen)
 
 
-def references_from_catalog(
-    catalog: Catalog,
-    *,
-    calendars: Mapping[str, str] | None = None,
-    audio_resources: Mapping[str, str] | None = None,
-) -> References:
-    """Build the snapshot from the configuration catalog of `validation`.
-
-    `calendars` and `audio_resources` (id to OU) add to, or override, the
-    catalog's own (a check of entities not stored yet).
-    """
+def references_from_catalog(catalog: Catalog) -> References:
+    """Build the snapshot from the configuration catalog of `validation`."""
     return References(
         ous={ou.id: ou.parent_id for ou in catalog.ous.values()},
         parameters={p.id: p.ou_id for p in catalog.parameters.values()},
-        calendars={**{c.id: c.ou_id for c in catalog.calendars.values()}, **(calendars or {})},
+        calendars={c.id: c.ou_id for c in catalog.calendars.values()},
         services={
             s.id: ServiceRef(
                 ou_id=s.ou_id,
@@ -110,9 +101,6 @@ def references_from_catalog(
             for s in catalog.services.values()
         },
         users={u.id: u.ou_id for u in catalog.users.values()},
-        audio_resources={
-            **{a.id: a.ou_id for a in catalog.audio_resources.values()},
-            **(audio_resources or {}),
-        },
+        audio_resources={a.id: a.ou_id for a in catalog.audio_resources.values()},
         workflow_names={w.id: w.name for w in catalog.workflows.values()},
     )
