@@ -795,7 +795,7 @@ class TenantState:
         d = e.data
         workflow = self.workflow_versions[(d["workflow_id"], d["workflow_version"])]
         self.runs[d["task_id"]] = WorkflowRun(
-            task_id=d["task_id"], workflow=workflow, service_id=d["service_id"], started_at=e.at
+            task_id=d["task_id"], workflow=workflow, service_id=d["service_id"]
         )
 
     def _workflow_node_entered(self, e: Event) -> None:

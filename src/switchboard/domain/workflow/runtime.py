@@ -375,7 +375,6 @@ class WorkflowRun:
     task_id: str
     workflow: Workflow
     service_id: str
-    started_at: float
     node_id: str | None = None
     node_entered_at: float | None = None
     node_done: bool = False
