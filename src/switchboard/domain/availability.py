@@ -41,6 +41,19 @@ class Reason(StrEnum):
     MODALITY_CAPACITY_FULL = "modality_capacity_full"
 
 
+#: The reasons that come from the user's presence: a user held back by nothing else is
+#: "presence unavailable" on the board and in reporting (08 §2.1), not off duty.
+PRESENCE_REASONS: Final = frozenset(
+    {
+        Reason.PRESENCE_OFFLINE,
+        Reason.PRESENCE_UNKNOWN,
+        Reason.PRESENCE_DO_NOT_DISTURB,
+        Reason.PRESENCE_BUSY_IN_CALL,
+        Reason.PRESENCE_BUSY,
+        Reason.PRESENCE_AWAY,
+    }
+)
+
 #: The evaluation order of the spec table; reasons are always reported in this order.
 ORDER: Final = {reason: index for index, reason in enumerate(Reason)}
 

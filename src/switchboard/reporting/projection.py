@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from pydantic import TypeAdapter
 
+from switchboard.domain.availability import PRESENCE_REASONS
 from switchboard.domain.enums import TaskKind
 from switchboard.engine.events import Event
 from switchboard.reporting.outcomes import (
@@ -56,16 +57,6 @@ _VOICE_TARGETS: Final = {
 }
 #: Target types whose target is an id (the rest are a number or a UPN: `target_value`).
 _ID_TARGETS: Final = frozenset({"user", "service", "voicemail"})
-_PRESENCE_REASONS: Final = frozenset(
-    {
-        "presence_offline",
-        "presence_unknown",
-        "presence_do_not_disturb",
-        "presence_busy_in_call",
-        "presence_busy",
-        "presence_away",
-    }
-)
 
 
 # ---------------------------------------------------------------------- in-flight state
@@ -1050,7 +1041,7 @@ def _reporting_state(user: UserTrack) -> tuple[str, str | None, str]:
         return (ReportingState.NOT_AVAILABLE.code, user.reason_id, presence)
     elif any(selectable for selectable, _ in user.selection.values()):
         state = ReportingState.AVAILABLE
-    elif any(reason in _PRESENCE_REASONS for _, reason in user.selection.values()):
+    elif any(reason in PRESENCE_REASONS for _, reason in user.selection.values()):
         state = ReportingState.PRESENCE_UNAVAILABLE
     else:
         state = ReportingState.OFF_DUTY

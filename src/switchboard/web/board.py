@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchboard.api.masking import MASK, NOTHING, Masking
-from switchboard.domain.availability import effective_presence
+from switchboard.domain.availability import PRESENCE_REASONS, effective_presence
 from switchboard.domain.enums import AssignmentType, Presence, SessionState
 from switchboard.domain.live import UserSession
 from switchboard.domain.task import Task
@@ -99,18 +99,6 @@ def events(*prefixes: str) -> str:
     return " ".join(name for name in LIVE_EVENTS if name.startswith(prefixes))
 
 
-_PRESENCE_REASONS = frozenset(
-    {
-        "presence_offline",
-        "presence_unknown",
-        "presence_do_not_disturb",
-        "presence_busy_in_call",
-        "presence_busy",
-        "presence_away",
-    }
-)
-
-
 @dataclass(frozen=True, slots=True)
 class AgentState:
     """One agent as a wallboard shows them."""
@@ -180,7 +168,7 @@ def agent_state(engine: Engine, user_id: str) -> AgentState:
             (t for sid, t in live.idle_since.items() if sid in user.memberships), default=None
         )
         return AgentState("available", "Can take tasks", since)
-    if any(v.reason is not None and v.reason.value in _PRESENCE_REASONS for v in verdicts):
+    if any(v.reason in PRESENCE_REASONS for v in verdicts):
         return AgentState("presence_unavailable", PRESENCE_LABELS[presence], live.presence_at)
     first = next((v for v in verdicts if v.reason is not None), None)
     detail = first.message if first is not None else "Not a member of any service."
