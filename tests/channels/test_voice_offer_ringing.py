@@ -6,28 +6,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from voice_harness import CALLER, hotline
+import voice_harness
+from voice_harness import CALLER
 
-from switchboard.channels.voice.sim_world import Behaviour, Phone, SimulatorConfig
-from switchboard.channels.voice.simulator import VoiceSimulator
-from switchboard.channels.voice.virtual_time import VirtualVoice
+from switchboard.channels.voice.sim_world import Behaviour, Phone
 from switchboard.domain import voice as v
 from switchboard.domain.enums import EndReason, Presence, TaskKind, TaskState
-from switchboard.engine.clock import VirtualClock
-from switchboard.engine.events import Event
 
 
-class Line:
-    def __init__(self) -> None:
-        self.clock = VirtualClock()
-        self.engine = hotline(self.clock)
-        self.journal: list[Event] = []
-        self.engine.subscribe(self.journal.extend)
-        self.engine.commit()
-        self.sim = VoiceSimulator("t", self.clock, SimulatorConfig(seed=3, seconds_per_word=0.5))
-        self.voice = VirtualVoice(
-            self.engine, self.sim, lambda e, ev: e.voice_event(ev), self.clock
-        )
+class Line(voice_harness.Line):
+    """The hotline's menu, with a caller who asks for an agent."""
 
     def queued_call(self) -> tuple[str, str]:
         """A caller presses 1 and is offered to Anna: (call id, task id)."""
@@ -37,19 +25,6 @@ class Line:
         self.sim.press(call.call_id, "1")
         self.voice.settle()
         return call.call_id, self.engine.state.calls[call.call_id]
-
-    def commands(self, kind: str) -> list[dict[str, object]]:
-        return [
-            e.data["command"]
-            for e in self.journal
-            if e.name == "voice.command" and e.data["command"]["type"] == kind
-        ]
-
-    def events(self, name: str) -> list[Event]:
-        return [e for e in self.journal if e.name == name]
-
-    def said(self, call_id: str) -> list[str]:
-        return [entry.what for entry in self.sim.calls[call_id].transcript]
 
 
 def test_an_offer_rings_the_agent_on_a_leg_named_after_the_offer() -> None:

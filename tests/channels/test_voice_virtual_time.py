@@ -4,33 +4,18 @@ a provider event, and the caller's transcript shows what they heard and did."""
 
 from __future__ import annotations
 
-from voice_harness import CALLER, MENU, WELCOME, hotline
+import voice_harness
+from voice_harness import CALLER, MENU, WELCOME
 
-from switchboard.channels.voice.sim_world import SimulatorConfig
-from switchboard.channels.voice.simulator import VoiceSimulator
-from switchboard.channels.voice.virtual_time import VirtualVoice
 from switchboard.domain import voice as v
 from switchboard.domain.enums import EndReason, Presence, TaskState
-from switchboard.engine.clock import VirtualClock
-from switchboard.engine.events import Event
 
 
-class Line:
+class Line(voice_harness.Line):
     """The hotline's engine, the simulator, and the loop between them."""
 
     def __init__(self, seed: int = 11) -> None:
-        self.clock = VirtualClock()
-        self.engine = hotline(self.clock)
-        self.journal: list[Event] = []
-        self.engine.subscribe(self.journal.extend)
-        self.engine.commit()
-        self.sim = VoiceSimulator("t", self.clock, SimulatorConfig(seed=seed, seconds_per_word=0.5))
-        self.voice = VirtualVoice(
-            self.engine, self.sim, lambda e, ev: e.voice_event(ev), self.clock
-        )
-
-    def heard(self, call_id: str) -> list[str]:
-        return [e.text for e in self.sim.calls[call_id].transcript if e.what == "prompt"]
+        super().__init__(seed=seed)
 
     def sent(self) -> list[str]:
         return [e.data["command"]["type"] for e in self.journal if e.name == "voice.command"]
