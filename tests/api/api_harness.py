@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from switchboard.api.app import create_app
 from switchboard.api.keys import issue_api_key
 from switchboard.api.tenancy import Settings, Tenancy
+from switchboard.engine.clock import Clock
 
 ALL_SCOPES = [
     "config:read",
@@ -43,6 +44,20 @@ def _settings(tmp_path: Path) -> Settings:
         secret_key=b"test-pepper-0123456789abcdef0123",
         mode="test",  # the voice simulator answers calls, as in every test (11 SI1)
     )
+
+
+def open_tenancy(tmp_path: Path, clock: Clock | None = None) -> Tenancy:
+    """A tenancy opened (migrated) on a fresh SQLite file in `tmp_path`, with no tenants."""
+    tenancy = Tenancy(
+        Settings(
+            db_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            var_dir=tmp_path,
+            secret_key=b"demo-test-pepper-0123456789abcdef",
+        ),
+        clock=clock,
+    )
+    tenancy.open()
+    return tenancy
 
 
 @pytest.fixture

@@ -5,29 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from api_harness import open_tenancy
 from fastapi.testclient import TestClient
 
 from switchboard.api.app import create_app
 from switchboard.api.demo import DEMO_KEY_ENV, DEMO_TENANT_ID, ensure_demo
 from switchboard.api.security.api_keys import generate_api_key
-from switchboard.api.tenancy import Settings, Tenancy
 from switchboard.domain.enums import AssignmentType, Modality
 
 
-def _tenancy(tmp_path: Path) -> Tenancy:
-    tenancy = Tenancy(
-        Settings(
-            db_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            var_dir=tmp_path,
-            secret_key=b"demo-test-pepper-0123456789abcdef",
-        )
-    )
-    tenancy.open()
-    return tenancy
-
-
 def test_demo_tenant_has_what_the_demo_promises(tmp_path: Path) -> None:
-    tenancy = _tenancy(tmp_path)
+    tenancy = open_tenancy(tmp_path)
     info = ensure_demo(tenancy)
     state = tenancy.hosts[DEMO_TENANT_ID].engine.state
     assert len([o for o in state.ous.values() if o.parent_id == "root"]) == 2
@@ -44,7 +32,7 @@ def test_demo_tenant_has_what_the_demo_promises(tmp_path: Path) -> None:
 
 
 def test_demo_is_created_once_and_a_key_is_always_handed_out(tmp_path: Path) -> None:
-    tenancy = _tenancy(tmp_path)
+    tenancy = open_tenancy(tmp_path)
     first = ensure_demo(tenancy)
     seq = tenancy.hosts[DEMO_TENANT_ID].engine.state.seq
     again = ensure_demo(tenancy)
@@ -59,7 +47,7 @@ def test_demo_is_created_once_and_a_key_is_always_handed_out(tmp_path: Path) -> 
 def test_pinned_demo_key_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pinned, _, _ = generate_api_key()
     monkeypatch.setenv(DEMO_KEY_ENV, pinned)
-    tenancy = _tenancy(tmp_path)
+    tenancy = open_tenancy(tmp_path)
     assert ensure_demo(tenancy).api_key == pinned
     assert ensure_demo(tenancy).api_key == pinned  # second start: same key, no duplicate
 
@@ -67,11 +55,11 @@ def test_pinned_demo_key_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_a_malformed_pinned_key_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DEMO_KEY_ENV, "not-a-key")
     with pytest.raises(ValueError, match=DEMO_KEY_ENV):
-        ensure_demo(_tenancy(tmp_path))
+        ensure_demo(open_tenancy(tmp_path))
 
 
 def test_demo_logins_sign_in_with_their_roles(tmp_path: Path) -> None:
-    tenancy = _tenancy(tmp_path)
+    tenancy = open_tenancy(tmp_path)
     info = ensure_demo(tenancy)
     assert {"admin", "supervisor", "anna"} <= set(info.logins)
     with TestClient(create_app(tenancy=tenancy)) as client:

@@ -7,30 +7,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from api_harness import open_tenancy
 from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 
 from switchboard.api.app import create_app
 from switchboard.api.demo import DEMO_TENANT_ID, DEMO_TENANT_NAME, ensure_demo
 from switchboard.api.demo_history import HistoryPlan
-from switchboard.api.tenancy import Settings, Tenancy
+from switchboard.api.tenancy import Tenancy
 from switchboard.domain.enums import Presence
 from switchboard.reporting.kpis import Period, service_kpis
 from switchboard.store.database import transaction
 from switchboard.store.schema import report_service_sessions, report_user_states
 from switchboard.store.sql_journal import SqlJournal
-
-
-def _tenancy(tmp_path: Path) -> Tenancy:
-    tenancy = Tenancy(
-        Settings(
-            db_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            var_dir=tmp_path,
-            secret_key=b"demo-test-pepper-0123456789abcdef",
-        )
-    )
-    tenancy.open()
-    return tenancy
 
 
 def _count(tenancy: Tenancy, table: Table) -> int:
@@ -41,7 +30,7 @@ def _count(tenancy: Tenancy, table: Table) -> int:
 
 
 def test_a_new_demo_starts_with_its_history_projected(tmp_path: Path) -> None:
-    tenancy = _tenancy(tmp_path)
+    tenancy = open_tenancy(tmp_path)
     shown: list[tuple[str, int]] = []
 
     @contextmanager
@@ -79,9 +68,9 @@ def test_a_new_demo_starts_with_its_history_projected(tmp_path: Path) -> None:
 
 
 def test_a_demo_cut_short_before_its_history_is_made_again(tmp_path: Path) -> None:
-    tenancy = _tenancy(tmp_path)
+    tenancy = open_tenancy(tmp_path)
     tenancy.tenants.create(DEMO_TENANT_NAME, id=DEMO_TENANT_ID)  # then the process died
-    tenancy = _tenancy(tmp_path)
+    tenancy = open_tenancy(tmp_path)
     assert tenancy.hosts[DEMO_TENANT_ID].engine.state.seq == 0
     info = ensure_demo(tenancy, history=HistoryPlan(days=1))
     assert info.history is not None

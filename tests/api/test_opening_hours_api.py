@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from api_harness import Service, service
+from api_harness import Service, open_tenancy, service
 from fastapi.testclient import TestClient
 
 from switchboard.api.app import create_app
 from switchboard.api.demo import DEMO_TENANT_ID, ensure_demo
-from switchboard.api.tenancy import Settings, Tenancy
 
 __all__ = ["service"]
 
@@ -272,14 +271,7 @@ def test_a_read_only_key_may_ask_but_not_change(service: Service) -> None:
 
 
 def test_demo_services_use_their_calendars(tmp_path: Path) -> None:
-    tenancy = Tenancy(
-        Settings(
-            db_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            var_dir=tmp_path,
-            secret_key=b"demo-test-pepper-0123456789abcdef",
-        )
-    )
-    tenancy.open()
+    tenancy = open_tenancy(tmp_path)
     info = ensure_demo(tenancy)
     state = tenancy.hosts[DEMO_TENANT_ID].engine.state
     assert state.tenant.time_zone == "Europe/Zurich"
