@@ -59,7 +59,7 @@ def _missing(workflow_id: str) -> ApiProblem:
     return ApiProblem(404, "workflow_not_found", f"No workflow with id '{workflow_id}'.")
 
 
-def _head(actor: Actor, engine: Engine, workflow_id: str, mode: Mode) -> Workflow:
+def workflow_head(actor: Actor, engine: Engine, workflow_id: str, mode: Mode) -> Workflow:
     """The workflow's current document, if the actor may `mode` it; else 404."""
     head = engine.state.workflows.get(workflow_id)
     if head is None:
@@ -101,7 +101,7 @@ async def publish_workflow(
     """Publish the current draft; services may then use this version."""
 
     def work(engine: Engine) -> Workflow:
-        _head(actor, engine, entity_id, WRITE)
+        workflow_head(actor, engine, entity_id, WRITE)
         return engine.publish_workflow(entity_id)
 
     return _document(await actor.run(work), response)
@@ -128,7 +128,7 @@ async def workflow_issues(
     """Every problem of the current document against the tenant's configuration."""
 
     def work(engine: Engine) -> tuple[Workflow, list[WorkflowIssue]]:
-        head = _head(actor, engine, entity_id, READ)
+        head = workflow_head(actor, engine, entity_id, READ)
         return head, validate_workflow(head, references_from_catalog(engine.catalog()))
 
     head, issues = await actor.run(work)

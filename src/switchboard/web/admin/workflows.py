@@ -17,9 +17,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from switchboard.api.permissions import READ, WRITE, Actor, config_target
-from switchboard.api.problems import ApiProblem
-from switchboard.api.routes.workflows import templates_out
+from switchboard.api.permissions import READ, WRITE, Actor
+from switchboard.api.routes.workflows import templates_out, workflow_head
 from switchboard.domain.access import Capability
 from switchboard.domain.workflow import Workflow, references_from_catalog, validate_workflow
 from switchboard.engine.engine import Engine
@@ -42,22 +41,6 @@ KINDS = (
     ("email_inbound", "E-mails"),
     ("external_task_inbound", "External tasks"),
 )
-
-
-def _missing(workflow_id: str) -> ApiProblem:
-    return ApiProblem(404, "workflow_not_found", f"No workflow with id '{workflow_id}'.")
-
-
-def _head(actor: Actor, engine: Engine, workflow_id: str) -> Workflow:
-    head = engine.state.workflows.get(workflow_id)
-    if head is None:
-        raise _missing(workflow_id)
-    actor.allow(
-        engine,
-        config_target("workflow", head, engine.state, READ),
-        missing=_missing(workflow_id),
-    )
-    return head
 
 
 def document_text(workflow: Workflow) -> str:
@@ -91,7 +74,7 @@ async def edit_workflow(
 ) -> Response:
     def read(engine: Engine) -> dict[str, Any]:
         state = engine.state
-        head = _head(actor, engine, workflow_id)
+        head = workflow_head(actor, engine, workflow_id, READ)
         writable, why = entity_writable(actor.access(engine), WORKFLOWS, head, state)
         published = state.published_workflows.get(workflow_id)
         users = sorted(
@@ -126,7 +109,7 @@ async def workflow_issues(
     """The issues of the saved document, grouped by node (a fragment of the editor)."""
 
     def read(engine: Engine) -> dict[str, Any]:
-        head = _head(actor, engine, workflow_id)
+        head = workflow_head(actor, engine, workflow_id, READ)
         published = engine.state.published_workflows.get(workflow_id)
         issues = validate_workflow(head, references_from_catalog(engine.catalog()))
         types = {n.id: n.type for n in head.document}
