@@ -73,6 +73,14 @@ def _services_seen(actor: Actor, engine: Engine) -> list[str]:
     return sorted(seen, key=lambda sid: st.services[sid].name.casefold())
 
 
+def _check_service(actor: Actor, engine: Engine, service_id: str) -> None:
+    """404 unless the service exists and the actor may see it (the same answer either way)."""
+    service = engine.state.services.get(service_id)
+    if service is None:
+        raise _missing_service(service_id)
+    actor.allow(engine, service_target(service_id, service), missing=_missing_service(service_id))
+
+
 def _missing_service(service_id: str) -> ApiProblem:
     return ApiProblem(404, "service_not_found", f"No service with id '{service_id}'.")
 
@@ -241,12 +249,7 @@ async def live_panel(
     """One service's panel (refreshed by the page when its events arrive)."""
 
     def read(engine: Engine) -> dict[str, Any]:
-        service = engine.state.services.get(service_id)
-        if service is None:
-            raise _missing_service(service_id)
-        actor.allow(
-            engine, service_target(service_id, service), missing=_missing_service(service_id)
-        )
+        _check_service(actor, engine, service_id)
         return {
             "panel": panel(engine, service_id, actor.masking(engine)),
             "now": engine.clock.now(),
@@ -273,12 +276,7 @@ async def live_kpis(
     """Today's KPIs of one service (refreshed a moment after tasks end)."""
 
     def read(engine: Engine) -> str:
-        service = engine.state.services.get(service_id)
-        if service is None:
-            raise _missing_service(service_id)
-        actor.allow(
-            engine, service_target(service_id, service), missing=_missing_service(service_id)
-        )
+        _check_service(actor, engine, service_id)
         return engine.state.tenant.time_zone
 
     zone = await actor.run(read)
