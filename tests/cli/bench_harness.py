@@ -10,12 +10,14 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-SCRIPT = Path("/work/main/.venv/bin/switchboard")
+#: The console script installed beside the interpreter running the tests (any checkout).
+SCRIPT = Path(sys.executable).parent / "switchboard"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

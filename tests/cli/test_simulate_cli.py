@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 from switchboard.cli.main import main
 from switchboard.engine.erlang import erlang_a, erlang_c
 
-SCRIPT = Path("/work/main/.venv/bin/switchboard")
+#: The console script installed beside the interpreter running the tests (any checkout).
+SCRIPT = Path(sys.executable).parent / "switchboard"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KPI_KEYS = {
     "service_level",
