@@ -182,7 +182,7 @@ def test_a_bad_filter_is_refused_naming_what(
     with pytest.raises(ODataError) as refused:
         options = parse_options(SESSIONS, [("$filter", text)], ENTITY_SETS)
         # compiling needs a source; the sqlite dialect is enough to reach the checks
-        odata_query.statement(context("t"), SESSIONS, options, "sqlite", 10)
+        odata_query.statements(context("t"), SESSIONS, options, "sqlite", 10)
     assert (refused.value.status, refused.value.code, refused.value.target) == (
         status,
         code,

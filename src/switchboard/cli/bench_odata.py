@@ -507,7 +507,7 @@ def _bare_sql(db_url: str, queries: Sequence[tuple[str, dt.datetime]], clients: 
     """The same queries' SELECT and COUNT through SQLAlchemy, without HTTP or OData."""
     from switchboard.domain.access import Capability
     from switchboard.reporting.odata.options import parse_options
-    from switchboard.reporting.odata.query import Context, count_statement, statement
+    from switchboard.reporting.odata.query import Context, statements
     from switchboard.reporting.odata.sets import ENTITY_SETS
     from switchboard.store.database import create_engine, transaction
 
@@ -515,22 +515,19 @@ def _bare_sql(db_url: str, queries: Sequence[tuple[str, dt.datetime]], clients: 
     dialect = db.dialect.name
     entity_set = ENTITY_SETS["ServiceSessions"]
     ctx = Context(TENANT_ID, ENTITY_SETS, {Capability.REPORTS: None})
-    compiled = []
+    compiled: list[tuple[Any, Any, Any]] = []
     for service_id, week in queries:
         options = parse_options(entity_set, _options(service_id, week), ENTITY_SETS)
-        compiled.append(
-            (statement(ctx, entity_set, options, dialect, PAGE + 1),
-             count_statement(ctx, entity_set, options, dialect))
-        )  # fmt: skip
+        compiled.append(statements(ctx, entity_set, options, dialect, PAGE + 1))
     latencies: list[float] = []
     lock = threading.Lock()
 
-    def one(pair: tuple[Any, Any]) -> None:
-        page, count = pair
+    def one(query: tuple[Any, Any, Any]) -> None:
+        page, count, params = query
         sent = time.perf_counter()
         with transaction(db, TENANT_ID) as connection:
-            connection.execute(count).scalar_one()
-            connection.execute(page).all()
+            connection.execute(count, params).scalar_one()
+            connection.execute(page, params).all()
         with lock:
             latencies.append((time.perf_counter() - sent) * 1000)
         advance(1)

@@ -17,20 +17,43 @@ and `not` means what OData says.
 Properties exposed in seconds (`*Seconds`, stored as milliseconds) are compared
 in milliseconds: the literal is multiplied, the column left alone (indexes keep
 working).
+
+Every value taken from the request is a *named* parameter without a value
+(`f0`, `f1`, … in the order the compiler meets them), its value kept in
+`FilterCompiler.values`. So the condition's SQL depends only on the filter's
+`shape` — the tree with its literals' values left out — and the statements built
+on it can be kept and run again with another request's values
+(`switchboard.reporting.odata.query`); a parameter left without a value fails
+the statement instead of reusing an old one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from odata_query import ast
-from sqlalchemy import Date, Integer, and_, cast, extract, false, func, not_, or_, true
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    extract,
+    false,
+    func,
+    not_,
+    or_,
+    true,
+)
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.types import NullType, TypeEngine
 
 from switchboard.reporting.odata.errors import ODataError, bad_request, not_implemented
 from switchboard.reporting.odata.model import (
@@ -84,8 +107,31 @@ _SQL_COMPARE: Mapping[type[ast._Comparator], Callable[[Any, Any], Condition]] = 
 _PARTS = {"year": "%Y", "month": "%m", "day": "%d", "hour": "%H", "minute": "%M", "second": "%S"}
 
 
+def shape(node: Any) -> Hashable:
+    """What of a `$filter` tree decides its SQL: every node and name, the kind of each
+    literal but not its value — except a Boolean's, which may stand for a condition
+    (`true`, `false`). Two filters of one shape compile to the same SQL, their values
+    bound under the same parameter names."""
+    if isinstance(node, ast.Boolean):
+        return ("Boolean", node.val.lower())
+    if isinstance(node, ast.List):
+        return ("List", tuple(shape(item) for item in node.val))
+    if isinstance(node, ast._Literal):
+        return type(node).__name__
+    if isinstance(node, ast._Node):
+        fields = dataclasses.fields(node)
+        return (type(node).__name__, *(shape(getattr(node, f.name)) for f in fields))
+    if isinstance(node, list | tuple):
+        return tuple(shape(item) for item in node)
+    assert isinstance(node, str), node  # names: identifiers, namespaces, attributes
+    return node
+
+
 class FilterCompiler:
-    """Compiles one entity set's `$filter`s; `columns` maps column names to SQL columns."""
+    """Compiles one `$filter` of an entity set; `columns` maps column names to SQL columns.
+
+    After `compile`, `values` holds the value of each parameter of the condition.
+    """
 
     def __init__(
         self, entity_set: EntitySet, columns: Mapping[str, ColumnElement[Any]], dialect: str
@@ -93,9 +139,18 @@ class FilterCompiler:
         self.entity_set = entity_set
         self.columns = columns
         self.sqlite = dialect == "sqlite"
+        self.values: dict[str, Any] = {}
 
     def compile(self, node: ast._Node) -> Condition:
         return self._condition(node)
+
+    def _bind(self, value: Any, type_: TypeEngine[Any]) -> BindParameter[Any]:
+        """A named parameter for `value`, compared as `type_`; the value goes to `values`."""
+        name = f"f{len(self.values)}"
+        self.values[name] = value
+        if isinstance(type_, NullType):  # an untyped SQL function: type the value itself
+            type_ = String() if isinstance(value, str) else type_
+        return bindparam(name, type_=type_)
 
     # ------------------------------------------------------------------ conditions
 
@@ -201,15 +256,16 @@ class FilterCompiler:
                 f"$filter: the second argument of {name}() must be a string literal.",
                 target="$filter",
             )
-        needle: str = part.py_val
-        n = len(needle)
+        value: str = part.py_val
+        needle = self._bind(value, String())
         expr = text.expr
         if name == "contains":
             found = func.instr(expr, needle) if self.sqlite else func.strpos(expr, needle)
             condition: Condition = found > 0
         elif name == "startswith":
-            condition = func.substr(expr, 1, n) == needle
+            condition = func.substr(expr, 1, self._bind(len(value), Integer())) == needle
         else:
+            n = self._bind(len(value), Integer())
             length = func.length(expr)
             condition = and_(length >= n, func.substr(expr, length - n + 1, n) == needle)
         return self._guard(text, condition)
@@ -277,10 +333,10 @@ class FilterCompiler:
             part = cast(extract(name, _utc(arg.expr)), Integer)
         return Operand(part, INT32, arg.nullable, name=arg.name)
 
-    def _literal(self, node: ast._Literal, operand: Operand) -> Any:
-        """The Python value of `node`, as `operand`'s column compares with it."""
+    def _literal(self, node: ast._Literal, operand: Operand) -> BindParameter[Any]:
+        """The parameter holding `node`'s value, as `operand`'s column compares with it."""
         try:
-            return self._convert(node, operand)
+            return self._bind(self._convert(node, operand), operand.expr.type)
         except ODataError:
             raise
         except (ValueError, InvalidOperation, OverflowError):
