@@ -48,7 +48,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Pat
     plot = tmp_path_factory.mktemp("bench-odata") / "o.png"
     done = run_script(
         ["bench", "odata", *TINY, "--databases", "sqlite", "--clients", "1,3", "--json",
-         "--plot", str(plot)],
+         "--plot", str(plot), "--odata-workers", "1"],
         timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -72,6 +72,7 @@ def test_each_level_has_feed_and_sql_figures(bench: tuple[dict[str, Any], Path])
         assert run["server_cpu_ms_per_request"] > 0 and run["client_cpu_ms_per_request"] > 0
         assert run["load_average"] >= 0
     assert report["goal_p95_ms"] == 200.0
+    assert report["options"]["odata_workers"] == 1  # the pages were read by a worker process
     assert plot.read_bytes().startswith(PNG_SIGNATURE)
 
 
@@ -94,6 +95,8 @@ def test_generated_sessions_fit_the_query() -> None:
         (["--clients", "0"], "--clients"),
         (["--clients", "a,b"], "--clients"),
         (["--databases", "oracle"], "--databases"),
+        (["--odata-workers", "-1"], "--odata-workers"),
+        (["--odata-workers", "65"], "--odata-workers"),
     ],
 )
 def test_bad_input_exits_2(capsys: pytest.CaptureFixture[str], args: list[str], named: str) -> None:

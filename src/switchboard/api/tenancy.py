@@ -25,6 +25,7 @@ from switchboard.domain.voice import VoiceEvent
 from switchboard.engine.clock import Clock, RealClock
 from switchboard.engine.engine import Engine
 from switchboard.reporting.live import LiveProjection
+from switchboard.reporting.odata.workers import Readers
 from switchboard.runtime.host import HostUnavailable, TenantHost
 from switchboard.store.database import create_engine, default_url, migrate
 from switchboard.store.repositories import TenantRepository
@@ -65,6 +66,9 @@ class Settings:
             "SWITCHBOARD_OIDC_AUTHORITY", "https://login.microsoftonline.com"
         ).rstrip("/")
     )
+    #: Worker processes that run the OData feed's queries (0: threads of this process);
+    #: see `switchboard.reporting.odata.workers`.
+    odata_workers: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -104,6 +108,8 @@ class Tenancy:
         self.started = False
         #: hash of a presented API key -> (principal, trusted until); see api.auth
         self.auth_cache: dict[str, tuple[Any, float]] = {}
+        #: where the OData feed's queries run (threads, or worker processes)
+        self.readers = Readers(self.db, settings.db_url, settings.odata_workers)
         self.voice = VoiceChannels(
             simulate=settings.simulator_enabled,
             clock=self.clock,
@@ -151,6 +157,7 @@ class Tenancy:
         self.voice.attach(host)
 
     def start(self) -> None:
+        self.readers.start()
         for tenant_id in self.hosts:
             self._start(tenant_id)
         self.started = True
@@ -161,6 +168,7 @@ class Tenancy:
             await host.stop()
         for projection in self.reports.values():
             await projection.stop()  # after the hosts: their last batches are written too
+        await self.readers.stop()
         self.started = False
         self.db.dispose()
 

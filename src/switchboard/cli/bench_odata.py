@@ -91,6 +91,13 @@ def register(which: Any) -> None:
     o.add_argument("--warmup", type=int, default=50, help="unmeasured requests per level")
     o.add_argument("--seed", type=int, default=1)
     o.add_argument(
+        "--odata-workers",
+        type=int,
+        default=0,
+        help="worker processes running the feed's queries (`serve --odata-workers`; 0: "
+        "threads of the service's process)",
+    )
+    o.add_argument(
         "--postgres",
         default=POSTGRES_ADMIN,
         help="libpq connection string of a maintenance database; a fresh database is "
@@ -319,7 +326,8 @@ def _path(service_id: str, week: dt.datetime) -> str:
 # ---------------------------------------------------------------------- the server
 
 
-def serve(db_url: str, workdir: str, channel: Any, stop: Any, lifetime_s: float) -> None:
+def serve(db_url: str, workdir: str, workers: int, channel: Any, stop: Any,
+          lifetime_s: float) -> None:  # fmt: skip
     """Child process: the service on a free port until `stop` is set (or time runs out)."""
     import uvicorn
 
@@ -328,7 +336,10 @@ def serve(db_url: str, workdir: str, channel: Any, stop: Any, lifetime_s: float)
     from switchboard.api.tenancy import Settings, Tenancy
 
     configure_logging("WARNING")
-    tenancy = Tenancy(Settings(db_url=db_url, var_dir=Path(workdir), secret_key=PEPPER))
+    settings = Settings(
+        db_url=db_url, var_dir=Path(workdir), secret_key=PEPPER, odata_workers=workers
+    )
+    tenancy = Tenancy(settings)
     app = create_app(tenancy=tenancy)
     app.state.odata_limits.per_tenant = 10_000  # measure the queries, not the limiter
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -355,15 +366,17 @@ def serve(db_url: str, workdir: str, channel: Any, stop: Any, lifetime_s: float)
 
 
 @contextmanager
-def _served(db_url: str, workdir: Path, lifetime_s: float) -> Iterator[tuple[str, int]]:
+def _served(db_url: str, workdir: Path, workers: int,
+            lifetime_s: float) -> Iterator[tuple[str, int]]:  # fmt: skip
     """The base URL and pid of a child process serving `db_url`; always stopped on the way
     out."""
     import httpx
 
     ctx = mp.get_context("spawn")
     channel, stop = ctx.Queue(), ctx.Event()
-    proc = ctx.Process(target=serve, args=(db_url, str(workdir), channel, stop, lifetime_s),
-                       name="bench-odata-server", daemon=True)  # fmt: skip
+    proc = ctx.Process(target=serve,
+                       args=(db_url, str(workdir), workers, channel, stop, lifetime_s),
+                       name="bench-odata-server")  # fmt: skip  # not daemonic: it has workers
     proc.start()
     try:
         started = time.monotonic()
@@ -541,12 +554,25 @@ def _bare_sql(db_url: str, queries: Sequence[tuple[str, dt.datetime]], clients: 
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User and system CPU of process `pid` so far (Linux /proc; 0 elsewhere)."""
+    """User and system CPU so far of process `pid` and of its live descendants (the
+    feed's worker processes), from Linux /proc; 0 elsewhere."""
+    stats: dict[int, list[str]] = {}
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for name in entries:
+        try:
+            stats[int(name)] = Path("/proc", name, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+    tree, grown = {pid}, True
+    while grown:
+        more = {p for p, fields in stats.items() if int(fields[1]) in tree} - tree
+        tree |= more
+        grown = bool(more)
+    ticks = sum(int(stats[p][11]) + int(stats[p][12]) for p in tree if p in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _figures(latencies: Sequence[float], wall: float) -> dict[str, float]:
@@ -617,7 +643,7 @@ def measure(options: dict[str, Any], *, show: bool) -> dict[str, Any]:
                                    options["days"], options["seed"], advance)  # fmt: skip
                 load_s = time.perf_counter() - started
                 lifetime = 3600.0 + len(options["clients"]) * per_level * REQUEST_TIMEOUT_S
-                with _served(url, tmp, lifetime) as (base, pid):
+                with _served(url, tmp, options["odata_workers"], lifetime) as (base, pid):
                     for clients in options["clients"]:
                         queries = _queries(per_level, options["services"], options["days"],
                                            options["seed"] + clients)  # fmt: skip
@@ -684,9 +710,15 @@ def run_odata(args: argparse.Namespace) -> int:
         ) from None
     if not clients or any(c < 1 or c > 512 for c in clients):
         raise ValueError(f"--clients must be between 1 and 512 each; got {args.clients!r}")
-    for name, least in (("rows", 1), ("services", 1), ("days", 8), ("requests", 1), ("warmup", 0)):
+    for name, least in (("rows", 1), ("services", 1), ("days", 8), ("requests", 1), ("warmup", 0),
+                        ("odata_workers", 0)):  # fmt: skip
         if getattr(args, name) < least:
-            raise ValueError(f"--{name} must be at least {least}; got {getattr(args, name)}")
+            flag = name.replace("_", "-")
+            raise ValueError(f"--{flag} must be at least {least}; got {getattr(args, name)}")
+    from switchboard.reporting.odata.workers import MAX_WORKERS
+
+    if args.odata_workers > MAX_WORKERS:
+        raise ValueError(f"--odata-workers must be at most {MAX_WORKERS}; got {args.odata_workers}")
     if args.plot and not Path(args.plot).resolve().parent.is_dir():
         raise ValueError(f"--plot: the folder of {args.plot} does not exist")
     options = {
@@ -698,6 +730,7 @@ def run_odata(args: argparse.Namespace) -> int:
         "requests": args.requests,
         "warmup": args.warmup,
         "seed": args.seed,
+        "odata_workers": args.odata_workers,
         "postgres": args.postgres,
     }
     report = measure(options, show=not args.json)
@@ -717,7 +750,7 @@ def print_report(report: dict[str, Any]) -> None:
         title=(
             f"OData: a filtered page of {PAGE} over {o['rows']:,} service sessions · "
             f"{o['requests']:,} requests per level after {o['warmup']} warm-up · "
-            f"{report['machine']['cpus']} CPUs"
+            f"{report['machine']['cpus']} CPUs · OData workers: {o['odata_workers']}"
         )
     )
     columns = (

@@ -50,6 +50,13 @@ def register(commands: Any) -> None:
         help="allow the simulator's control API on a non-loopback --host (it has no place "
         "on a network others reach)",
     )
+    p.add_argument(
+        "--odata-workers",
+        type=int,
+        default=0,
+        help="worker processes that run the OData feed's queries, so reporting clients use "
+        "more than one core (0: threads of the service's process; docs/reporting-odata.md)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -69,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.demo_days <= 366:
         raise ValueError(f"--demo-days must be between 0 and 366; got {args.demo_days}")
     var_dir = Path(args.var_dir)
-    settings = Settings(db_url=args.db or default_url(var_dir), var_dir=var_dir, demo=args.demo)
+    settings = Settings(
+        db_url=args.db or default_url(var_dir),
+        var_dir=var_dir,
+        demo=args.demo,
+        odata_workers=args.odata_workers,
+    )
     mode: str | None = args.mode or ("development" if args.demo else None)
     if mode is not None:  # else $SWITCHBOARD_MODE, or production
         settings = dataclasses.replace(settings, mode=mode)
@@ -88,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"  API docs   {base}/api/docs")
     console.print(f"  OpenAPI    {base}/api/openapi.json")
     console.print(f"  health     {base}/healthz   ready {base}/readyz   metrics {base}/metrics")
+    if settings.odata_workers:
+        console.print(f"  OData      {base}/odata/  ({settings.odata_workers} worker processes)")
     if settings.simulator_enabled:
         console.print(f"  simulator  {base}/sim/api/calls  ({settings.mode} mode; docs/voice.md)")
     if args.demo:

@@ -22,7 +22,6 @@ describes the JSON API; `$metadata` describes these.
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime.
 
-import asyncio
 import hashlib
 import hmac
 import re
@@ -48,15 +47,7 @@ from switchboard.reporting.odata.csdl import metadata_xml
 from switchboard.reporting.odata.errors import ODataError, bad_request
 from switchboard.reporting.odata.model import GUID, INT32, INT64, EntitySet
 from switchboard.reporting.odata.options import Options, parse_options
-from switchboard.reporting.odata.query import (
-    DEFAULT_PAGE,
-    MAX_PAGE,
-    Context,
-    Paging,
-    read_count,
-    read_entity,
-    read_page,
-)
+from switchboard.reporting.odata.query import DEFAULT_PAGE, MAX_PAGE, Context, Paging
 from switchboard.reporting.odata.sets import ENTITY_SETS
 
 PREFIX = "/odata"
@@ -272,14 +263,15 @@ def _collection(entity_set: EntitySet) -> Callable[..., Coroutine[Any, Any, Resp
 
     async def collection(request: Request, actor: Actor = Depends(guard)) -> Response:
         metadata = _negotiate(request)
-        options = _options(entity_set, request)
+        pairs = request.query_params.multi_items()
+        options = parse_options(entity_set, pairs, ENTITY_SETS)
         size, headers = _page_size(request)
-        tenancy = tenancy_of(request)
+        readers = tenancy_of(request).readers
         paging = Paging(_service_root(request), _kept(request), _token_key(request), size, metadata)
         async with _slot(request, actor):
             ctx = await _context(actor, [entity_set], _expand_targets(options))
-            body = await asyncio.to_thread(read_page, tenancy.db, ctx, entity_set, options, paging)
-        return _json(body, metadata, headers)
+            body = await readers.page(ctx, entity_set, options, pairs, paging)
+        return Response(body, media_type=JSON_MINIMAL if metadata else JSON_NONE, headers=headers)
 
     collection.__doc__ = f"{entity_set.name}: {entity_set.description or 'a reporting entity set'}"
     return collection
@@ -289,11 +281,12 @@ def _count(entity_set: EntitySet) -> Callable[..., Coroutine[Any, Any, Response]
     guard = odata_require(entity_set.capability)
 
     async def count(request: Request, actor: Actor = Depends(guard)) -> Response:
-        options = _options(entity_set, request)
-        tenancy = tenancy_of(request)
+        pairs = request.query_params.multi_items()
+        options = parse_options(entity_set, pairs, ENTITY_SETS)
+        readers = tenancy_of(request).readers
         async with _slot(request, actor):
             ctx = await _context(actor, [entity_set], ())
-            found = await asyncio.to_thread(read_count, tenancy.db, ctx, entity_set, options)
+            found = await readers.count(ctx, entity_set, options, pairs)
         return Response(str(found), media_type="text/plain")
 
     return count
@@ -307,12 +300,11 @@ def _entity(entity_set: EntitySet) -> Callable[..., Coroutine[Any, Any, Response
         pairs = request.query_params.multi_items()
         options = parse_options(entity_set, pairs, ENTITY_SETS, collection=False)
         value = _key(entity_set, key)
-        tenancy = tenancy_of(request)
+        readers = tenancy_of(request).readers
+        root = _service_root(request)
         async with _slot(request, actor):
             ctx = await _context(actor, [entity_set], _expand_targets(options))
-            found = await asyncio.to_thread(
-                read_entity, tenancy.db, ctx, entity_set, value, options, _service_root(request)
-            )
+            found = await readers.entity(ctx, entity_set, value, options, pairs, root)
         if found is None:
             raise ODataError(
                 404, "not_found", f"{entity_set.name} has no entity with key {key} visible to you."
@@ -334,10 +326,6 @@ for _set in ENTITY_SETS.values():
     router.add_api_route(
         f"/{_set.name}({{key}})", _entity(_set), methods=["GET"], name=f"odata_{_set.name}_key"
     )
-
-
-def _options(entity_set: EntitySet, request: Request) -> Options:
-    return parse_options(entity_set, request.query_params.multi_items(), ENTITY_SETS)
 
 
 def _expand_targets(options: Options) -> list[EntitySet]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 
@@ -26,6 +27,20 @@ class ODataError(Exception):
         self.target = target
         self.details = details or []
         self.headers = headers or {}
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        """Pickled whole, so a refusal made in a worker process reaches the API process
+        (`switchboard.reporting.odata.workers`) as it was raised."""
+        rebuild = partial(
+            type(self),
+            self.status,
+            self.code,
+            self.message,
+            target=self.target,
+            details=self.details,
+            headers=self.headers,
+        )
+        return (rebuild, ())
 
 
 def bad_request(
