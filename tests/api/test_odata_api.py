@@ -333,3 +333,33 @@ def test_the_api_key_in_the_query_never_reaches_the_logs(
     assert key.split("_")[2] not in logged  # not even the secret part
     for line in logged.splitlines():
         json.loads(line)
+
+
+def test_the_feed_is_routed_first_and_other_paths_as_before(service: Service) -> None:
+    """`FeedFirst` hands `/odata/...` to the feed's router before the API's routers, and
+    every other path past it; names, listings and the OpenAPI document are unchanged."""
+    from starlette.routing import Match
+
+    from switchboard.api.routes.odata import FeedFirst
+
+    app: Any = service.client.app
+    first = app.router.routes[0]
+    assert isinstance(first, FeedFirst)
+
+    def matched(path: str, method: str = "GET") -> Match:
+        scope = {"type": "http", "path": path, "method": method, "root_path": "",
+                 "headers": [], "query_string": b""}  # fmt: skip
+        match, _ = first.matches(scope)
+        return match
+
+    assert matched("/odata/ServiceSessions") == Match.FULL
+    assert matched("/odata/ServiceSessions/$count") == Match.FULL
+    assert matched("/odata/") == Match.FULL
+    assert matched("/odata/ServiceSessions", "POST") == Match.PARTIAL  # answered 501
+    for other in ("/odatax", "/api/v1/services", "/healthz", "/odata/Nope"):
+        assert matched(other) == Match.NONE
+    assert app.url_path_for("odata_ServiceSessions") == "/odata/ServiceSessions"
+    assert service.client.get("/api/openapi.json").status_code == 200
+    assert service.client.get("/healthz").status_code == 200
+    answer = service.client.get("/odata/Nope", headers=service.auth())
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"

@@ -34,6 +34,8 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.api.auth import authenticate_api_key, bearer
@@ -94,8 +96,42 @@ def install(app: FastAPI, limits: ODataLimits | None = None) -> None:
     """Serve the feed on `app`: its routes, its error format and its limits."""
     app.state.odata_limits = limits or ODataLimits()
     app.include_router(router)
+    included = [r for r in app.router.routes if getattr(r, "original_router", None) is router]
+    if len(included) == 1:
+        app.router.routes.insert(0, FeedFirst(included[0]))
     app.add_exception_handler(ODataError, _odata_error)  # type: ignore[arg-type]
     app.add_middleware(ODataErrors)
+
+
+class FeedFirst(BaseRoute):
+    """The feed's router, tried first for paths under `/odata` and never for others.
+
+    The application tries its routers one after the other and each router its routes
+    one pattern at a time. Included after the API's, the feed's 81 routes were reached
+    after some 60 others, twice (to match, then to handle): 0.4 ms of the ~3 ms of CPU
+    a page costs the API process. This entry, first in the application's list, hands
+    paths under `/odata` to the same included router — the same matching and handling,
+    only sooner — and costs any other path one prefix test. The router stays where it
+    was included, so route listings (the route audit) and URL building are unchanged;
+    a path under `/odata` that matches none of its routes goes on to the others as
+    before (404).
+    """
+
+    def __init__(self, feed: BaseRoute) -> None:
+        self.feed = feed
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
+                return self.feed.matches(scope)
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.feed.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)  # names are the included router's to resolve
 
 
 # ---------------------------------------------------------------------- authentication
@@ -475,4 +511,4 @@ def _rewrite(status: int, problem: bytes) -> tuple[int, bytes]:
     return status, orjson.dumps(_error_body(code, message, document.get("target"), details))
 
 
-__all__ = ["ODataErrors", "ODataLimits", "install", "router"]
+__all__ = ["FeedFirst", "ODataErrors", "ODataLimits", "install", "router"]
