@@ -425,3 +425,26 @@ def test_a_query_over_its_time_is_cancelled(tmp_path: Any, monkeypatch: pytest.M
     monkeypatch.setattr(odata_query, "QUERY_TIMEOUT_S", 30.0)
     assert page(db, context(tenant), [("$count", "true")])["@odata.count"] == 3000
     db.dispose()
+
+
+def test_a_read_sets_tenant_and_timeout_in_its_transaction(
+    odata_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: row-level security's tenant and 08 OD12's statement_timeout are both
+    transaction-local settings of every read (set in one statement)."""
+    from switchboard.store.database import create_engine
+
+    db = create_engine(odata_postgres_url)
+    monkeypatch.setattr(odata_query, "QUERY_TIMEOUT_S", 12.5)
+    try:
+        with odata_query._reading(db, "t-settings") as connection:
+            shown = connection.exec_driver_sql(
+                "SELECT current_setting('switchboard.tenant_id'), "
+                "current_setting('statement_timeout')"
+            ).one()
+        assert tuple(shown) == ("t-settings", "12500ms")
+        with db.connect() as connection:  # transaction-local: gone afterwards
+            after = connection.exec_driver_sql("SHOW statement_timeout").scalar_one()
+        assert after != "12500ms"
+    finally:
+        db.dispose()

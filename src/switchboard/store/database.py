@@ -45,8 +45,9 @@ concurrent callers on PostgreSQL are serialised by an advisory lock.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -56,7 +57,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, event, func, select
+from sqlalchemy import Connection, Engine, Select, String, bindparam, event, func, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 
@@ -176,13 +177,19 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int, synchronous: str)
 
 @contextmanager
 def transaction(
-    engine: Engine, tenant_id: str | None = None, *, write: bool = False
+    engine: Engine,
+    tenant_id: str | None = None,
+    *,
+    write: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Connection]:
     """A connection inside one transaction: committed on success, rolled back on error.
 
     `tenant_id` sets the PostgreSQL row-level-security context for this
     transaction (`switchboard.tenant_id`, transaction-local); None is a
-    system-level transaction (no context). `write=True` declares that the
+    system-level transaction (no context). `settings` are further
+    transaction-local PostgreSQL settings (`statement_timeout`, …), set in the
+    same statement; SQLite has none. `write=True` declares that the
     transaction will write: on SQLite it starts with `BEGIN IMMEDIATE`, taking
     the write lock at once (waiting up to the busy timeout), so a read followed
     by a write cannot be refused half-way.
@@ -191,9 +198,31 @@ def transaction(
         if write:
             connection.execution_options(**{_WRITE: True})
         with connection.begin():
-            if tenant_id is not None and connection.dialect.name == "postgresql":
-                connection.execute(select(func.set_config(TENANT_SETTING, tenant_id, True)))
+            local = dict(settings or {})
+            if tenant_id is not None:
+                local[TENANT_SETTING] = tenant_id
+            if local and connection.dialect.name == "postgresql":
+                params = {}
+                for i, (name, value) in enumerate(local.items()):
+                    params[f"name_{i}"], params[f"value_{i}"] = name, value
+                connection.execute(_set_config(len(local)), params)
             yield connection
+
+
+@functools.cache
+def _set_config(count: int) -> Select[Any]:
+    """`SELECT set_config(:name_0, :value_0, true), …`: one round trip for `count`
+    transaction-local settings."""
+    return select(
+        *(
+            func.set_config(
+                bindparam(f"name_{i}", type_=String()),
+                bindparam(f"value_{i}", type_=String()),
+                True,
+            )
+            for i in range(count)
+        )
+    )
 
 
 IntegrityKind = Literal["unique", "foreign_key", "other"]

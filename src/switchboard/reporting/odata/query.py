@@ -475,10 +475,11 @@ def _seconds(value: int) -> float:
 
 
 def _timestamp(value: dt.datetime) -> str:
-    """UTC with milliseconds and `Z` (RP3, OD4)."""
-    if value.utcoffset():
-        value = value.astimezone(dt.UTC)
-    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    """UTC with milliseconds and `Z` (RP3, OD4). The store reads timestamps as UTC,
+    so this is one `isoformat` whose `+00:00` becomes `Z`."""
+    if value.tzinfo is not dt.UTC:
+        value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _token_value(prop: Property, value: Any) -> Any:
@@ -550,7 +551,9 @@ def _reading(db: Engine, tenant_id: str) -> Iterator[Connection]:
     """A read transaction with the tenant's RLS context whose statements are cancelled
     after `QUERY_TIMEOUT_S` (08 OD12): 503 `query_timeout`."""
     try:
-        with transaction(db, tenant_id) as connection, _deadline(connection):
+        # PostgreSQL: the timeout is set with the tenant, in one round trip.
+        timeout = {"statement_timeout": str(round(QUERY_TIMEOUT_S * 1000))}
+        with transaction(db, tenant_id, settings=timeout) as connection, _deadline(connection):
             yield connection
     except OperationalError as error:
         if _timed_out(error):
@@ -566,11 +569,7 @@ def _reading(db: Engine, tenant_id: str) -> Iterator[Connection]:
 
 @contextmanager
 def _deadline(connection: Connection) -> Iterator[None]:
-    if connection.dialect.name == "postgresql":
-        timeout_ms = str(round(QUERY_TIMEOUT_S * 1000))
-        connection.execute(select(func.set_config("statement_timeout", timeout_ms, True)))
-        yield
-        return
+    """SQLite has no statement timeout: a progress handler interrupts a query over it."""
     raw = connection.connection.driver_connection
     if not isinstance(raw, sqlite3.Connection):
         yield
