@@ -7,55 +7,28 @@ is generated and is also tested in-process.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_harness import PNG_SIGNATURE, json_report
 
 from switchboard.cli.bench_odata import _options, _sessions
 from switchboard.cli.main import main
 from switchboard.reporting.odata.options import parse_options
 from switchboard.reporting.odata.sets import ENTITY_SETS
 
-SCRIPT = Path("/work/main/.venv/bin/switchboard")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY = ["--rows", "3000", "--services", "3", "--days", "14", "--requests", "12", "--warmup", "2"]
-
-
-def run_script(args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.Popen(
-        [str(SCRIPT), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        pytest.fail(f"`switchboard {' '.join(args)}` did not finish within {timeout} s")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     plot = tmp_path_factory.mktemp("bench-odata") / "o.png"
-    done = run_script(
+    report = json_report(
         ["bench", "odata", *TINY, "--databases", "sqlite", "--clients", "1,3", "--json",
          "--plot", str(plot), "--odata-workers", "1"],
         timeout=300,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stdout
-    report = json.loads(lines[0])
-    assert isinstance(report, dict)
     return report, plot
 
 
